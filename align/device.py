@@ -1,0 +1,40 @@
+"""One place that decides CPU or GPU for torch and faiss, and says which."""
+from __future__ import annotations
+
+import functools
+import os
+
+
+@functools.lru_cache(maxsize=None)
+def torch_device() -> str:
+    """'cuda' when torch sees a GPU (and ALIGN_DEVICE does not say 'cpu'), else 'cpu'."""
+    if os.environ.get("ALIGN_DEVICE", "").lower() == "cpu":
+        return "cpu"
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except Exception:  # pragma: no cover - torch is a hard dependency
+        return "cpu"
+
+
+@functools.lru_cache(maxsize=None)
+def faiss_gpus() -> int:
+    """Number of GPUs faiss can use (0 with faiss-cpu or ALIGN_DEVICE=cpu)."""
+    if os.environ.get("ALIGN_DEVICE", "").lower() == "cpu":
+        return 0
+    import faiss
+
+    get = getattr(faiss, "get_num_gpus", None)
+    return int(get()) if get is not None else 0
+
+
+def describe() -> str:
+    """A short description of the devices in use, e.g. 'cpu' or 'cuda (NVIDIA H100), faiss-gpu'."""
+    dev = torch_device()
+    if dev == "cuda":
+        import torch
+
+        name = torch.cuda.get_device_name(0)
+        dev = f"cuda ({name})"
+    return f"{dev}, faiss-{'gpu' if faiss_gpus() else 'cpu'}"

@@ -1,0 +1,412 @@
+"""The vector store: words in frequency order, a word->index map and a float32 matrix.
+
+Formats: word2vec/fastText text (`.vec`, `.txt`, optionally gzipped, with or without
+the `N D` header), fastText `.bin` (OOV words through subwords) and a memory-mapped
+binary cache written beside a text file on first load.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Sequence, overload
+
+import numpy as np
+
+from ._io import atomic_write, open_binary
+from .errors import InputError
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class LoadReport:
+    """What happened while loading: skipped rows and where the data came from."""
+
+    path: str = ""
+    duplicates: int = 0
+    first_duplicate_line: int | None = None
+    zero_vectors: int = 0
+    first_zero_line: int | None = None
+    from_cache: bool = False
+    cache_path: str | None = None
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "duplicates": self.duplicates,
+            "zero_vectors": self.zero_vectors,
+            "from_cache": self.from_cache,
+            "seconds": round(self.seconds, 4),
+        }
+
+
+class Embeddings:
+    """A vocabulary (most frequent first) and its float32 matrix, like gensim's KeyedVectors.
+
+    `emb["word"]` is a vector, `"word" in emb` a membership test, `emb[:1000]` the
+    1000 most frequent words, `len(emb)` the vocabulary size.
+    """
+
+    def __init__(
+        self,
+        words: Sequence[str],
+        vectors: np.ndarray,
+        *,
+        subword_model=None,
+        report: LoadReport | None = None,
+        name: str = "",
+    ):
+        vectors = np.asarray(vectors)
+        if vectors.ndim != 2:
+            raise InputError(f"vectors must be a 2-D matrix, got shape {vectors.shape}")
+        if len(words) != vectors.shape[0]:
+            raise InputError(f"{len(words)} words but {vectors.shape[0]} vectors")
+        if vectors.dtype != np.float32:
+            vectors = vectors.astype(np.float32)
+        self.words: list[str] = list(words)
+        self.vectors: np.ndarray = vectors
+        self.index: dict[str, int] = {}
+        for i, w in enumerate(self.words):
+            if w in self.index:
+                raise InputError(f"duplicate word {w!r} at rows {self.index[w]} and {i}")
+            self.index[w] = i
+        self.subword_model = subword_model
+        self.report = report or LoadReport()
+        self.name = name
+
+    # ---- container protocol -------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.index
+
+    @overload
+    def __getitem__(self, key: str) -> np.ndarray: ...
+    @overload
+    def __getitem__(self, key: slice) -> "Embeddings": ...
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            if key.start not in (None, 0) or key.step not in (None, 1):
+                raise ValueError("only prefix slices emb[:n] are supported (words are in frequency order)")
+            return self.head(key.stop if key.stop is not None else len(self))
+        if isinstance(key, str):
+            return self.get_vector(key)
+        raise TypeError(f"index with a word or a prefix slice, not {type(key).__name__}")
+
+    def __repr__(self) -> str:
+        return f"Embeddings({len(self)} words, dim {self.dim}{', ' + self.name if self.name else ''})"
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+    def get_index(self, word: str) -> int:
+        """Row of `word`; KeyError if absent."""
+        return self.index[word]
+
+    def get_vector(self, word: str, oov: bool = False) -> np.ndarray:
+        """Vector of `word`; with `oov=True` and a fastText `.bin` model, OOV words get subword vectors."""
+        i = self.index.get(word)
+        if i is not None:
+            return self.vectors[i]
+        if oov and self.subword_model is not None:
+            return np.asarray(self.subword_model.get_word_vector(word), dtype=np.float32)
+        raise KeyError(word)
+
+    def lookup(self, words: Iterable[str], oov: bool = False) -> np.ndarray:
+        """Matrix of the vectors of `words`, in order."""
+        words = list(words)
+        if not words:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self.get_vector(w, oov=oov) for w in words])
+
+    def head(self, n: int | None) -> "Embeddings":
+        """The `n` most frequent words (a view of the matrix, no copy)."""
+        if n is None or n >= len(self):
+            return self
+        if n < 1:
+            raise InputError(f"max_vocab must be at least 1, got {n}")
+        return Embeddings(self.words[:n], self.vectors[:n], subword_model=self.subword_model,
+                          report=self.report, name=self.name)
+
+    def with_vectors(self, vectors: np.ndarray) -> "Embeddings":
+        """Same words, new matrix (e.g. after normalisation or mapping)."""
+        out = Embeddings.__new__(Embeddings)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        if vectors.shape[0] != len(self.words):
+            raise InputError(f"{len(self.words)} words but {vectors.shape[0]} vectors")
+        out.words, out.index, out.vectors = self.words, self.index, vectors
+        out.subword_model, out.report, out.name = self.subword_model, self.report, self.name
+        return out
+
+    # ---- I/O ----------------------------------------------------------------
+    @classmethod
+    def load(
+        cls,
+        path: str | os.PathLike,
+        max_vocab: int | None = None,
+        *,
+        cache: bool = True,
+        words: Iterable[str] | None = None,
+        encoding: str = "utf-8",
+    ) -> "Embeddings":
+        """Load vectors from a text (`.vec`/`.txt`, gz or not), fastText `.bin`, or cache file.
+
+        `max_vocab` keeps the N most frequent words. `words` (fastText `.bin` only) adds
+        those words, computing OOV ones from subwords. Text files are cached beside the
+        file (or under `$ALIGN_CACHE` when that folder is read-only) and the cache is reused
+        while the source's size and mtime are unchanged.
+        """
+        start = time.perf_counter()
+        path = Path(path)
+        if max_vocab is not None and max_vocab < 1:
+            raise InputError(f"max_vocab must be at least 1, got {max_vocab}", str(path))
+        if not path.exists():
+            raise InputError("no such file", str(path))
+        if path.suffix == ".bin":
+            emb = _load_fasttext_bin(path, max_vocab, words)
+        elif words is not None:
+            raise InputError("extra words can only be computed from a fastText .bin model", str(path))
+        else:
+            emb = None
+            if cache:
+                emb = _read_cache(path, max_vocab)
+            if emb is None:
+                full = None if cache else max_vocab
+                words_, vectors, report = _parse_text(path, full, encoding)
+                emb = cls(words_, vectors, report=report, name=path.name)
+                if cache:
+                    _write_cache(path, emb)
+                emb = emb.head(max_vocab)
+        emb.report.seconds = time.perf_counter() - start
+        emb.report.path = str(path)
+        return emb
+
+    def save(self, path: str | os.PathLike, precision: int = 6) -> None:
+        """Write word2vec text (`N D` header, one word per line; gzip if `.gz`), atomically."""
+        fmt = " ".join([f"%.{precision}g"] * self.dim)
+        with atomic_write(path, "w") as f:
+            f.write(f"{len(self)} {self.dim}\n")
+            for w, row in zip(self.words, self.vectors):
+                f.write(w + " " + fmt % tuple(row.tolist()) + "\n")
+
+
+# ---- text parsing -----------------------------------------------------------
+
+def _split_word(line: str) -> tuple[str, str]:
+    """Split a line at its first space or tab: fastText words may hold other whitespace."""
+    sp, tab = line.find(" "), line.find("\t")
+    cut = min(x for x in (sp, tab) if x >= 0) if (sp >= 0 or tab >= 0) else -1
+    if cut < 0:
+        return line, ""
+    return line[:cut], line[cut + 1:]
+
+
+def _explain_bad_values(rest: str, dim: int | None) -> str:
+    fields = rest.split()
+    for tok in fields:
+        try:
+            float(tok)
+        except ValueError:
+            return f"not a number: {tok[:40]!r}"
+    if dim is not None:
+        return f"expected {dim} values, found {len(fields)}"
+    return "cannot parse the values"
+
+
+def _parse_text(path: Path, max_vocab: int | None, encoding: str) -> tuple[list[str], np.ndarray, LoadReport]:
+    report = LoadReport(path=str(path))
+    name = str(path)
+    words: list[str] = []
+    index: dict[str, int] = {}
+    rows: list[np.ndarray] = []
+    row_lines: list[int] = []
+    header_n: int | None = None
+    dim: int | None = None
+    data_lines = 0
+    lineno = 0
+    complete = True
+    with open_binary(path) as f, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            for lineno, raw in enumerate(f, 1):
+                try:
+                    line = raw.decode(encoding)
+                except UnicodeDecodeError as exc:
+                    raise InputError(
+                        f"not valid {encoding.upper()} text (byte {exc.start + 1} of the line is {raw[exc.start:exc.start + 1]!r}); "
+                        "pass the file's encoding", name, lineno) from None
+                line = line.rstrip("\r\n").rstrip(" \t")
+                if not line:
+                    continue
+                if lineno == 1 and header_n is None:
+                    parts = line.split()
+                    if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+                        header_n, dim = int(parts[0]), int(parts[1])
+                        if dim < 1:
+                            raise InputError(f"header gives dimension {dim}", name, 1)
+                        continue
+                data_lines += 1
+                if max_vocab is not None and len(words) >= max_vocab:
+                    complete = False
+                    break
+                word, rest = _split_word(line)
+                try:
+                    vec = np.fromstring(rest, dtype=np.float32, sep=" ")
+                except (ValueError, DeprecationWarning):
+                    raise InputError(_explain_bad_values(rest, dim), name, lineno) from None
+                if dim is None:
+                    if vec.size == 0:
+                        raise InputError(f"no vector values after the word {word[:40]!r}", name, lineno)
+                    dim = vec.size
+                elif vec.size != dim:
+                    origin = "the header" if header_n is not None else "the first vector"
+                    raise InputError(f"expected {dim} values (as in {origin}), found {vec.size}", name, lineno)
+                if word in index:
+                    report.duplicates += 1
+                    if report.first_duplicate_line is None:
+                        report.first_duplicate_line = lineno
+                    continue
+                if not vec.any():
+                    report.zero_vectors += 1
+                    if report.first_zero_line is None:
+                        report.first_zero_line = lineno
+                    continue
+                index[word] = len(words)
+                words.append(word)
+                rows.append(vec)
+                row_lines.append(lineno)
+        except (EOFError, zlib.error, OSError) as exc:
+            if isinstance(exc, InputError):
+                raise
+            raise InputError(f"compressed data is truncated or corrupt ({exc})", name, lineno + 1) from None
+    if lineno == 0 or (data_lines == 0 and header_n is None):
+        raise InputError("file is empty", name)
+    if not words:
+        raise InputError("no usable vectors (all rows were duplicates or zero)", name)
+    if header_n is not None and complete and header_n != data_lines:
+        raise InputError(f"header announces {header_n} words but the file holds {data_lines}", name, 1)
+    vectors = np.vstack(rows)
+    finite = np.isfinite(vectors).all(axis=1)
+    if not finite.all():
+        bad = int(np.argmin(finite))
+        raise InputError("vector holds NaN or infinity", name, row_lines[bad])
+    if report.duplicates:
+        report.warnings.append(
+            f"{name}: {report.duplicates} duplicated words ignored (first at line {report.first_duplicate_line}); kept the first occurrence")
+    if report.zero_vectors:
+        report.warnings.append(
+            f"{name}: {report.zero_vectors} zero vectors dropped (first at line {report.first_zero_line})")
+    return words, vectors, report
+
+
+# ---- binary cache -----------------------------------------------------------
+
+def _cache_dir(path: Path) -> Path:
+    """Beside the file when its folder is writable, else under $ALIGN_CACHE (default ~/.cache/align/vectors)."""
+    beside = path.with_name(path.name + ".align-cache")
+    parent = path.parent if str(path.parent) else Path(".")
+    # os.access is always true for root: also honour the folder's mode bits (read-only data kits).
+    if os.access(parent, os.W_OK) and parent.stat().st_mode & 0o222:
+        return beside
+    root = Path(os.environ.get("ALIGN_CACHE", Path.home() / ".cache" / "align" / "vectors"))
+    key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16]
+    return root / f"{path.name}.{key}"
+
+
+def _source_stamp(path: Path) -> dict:
+    st = path.stat()
+    return {"source": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "version": CACHE_VERSION}
+
+
+def _read_cache(path: Path, max_vocab: int | None) -> Embeddings | None:
+    d = _cache_dir(path)
+    try:
+        meta = json.loads((d / "meta.json").read_text())
+        if any(meta.get(k) != v for k, v in _source_stamp(path).items()):
+            return None
+        vectors = np.load(d / "vectors.npy", mmap_mode="r")
+        n = len(vectors) if max_vocab is None else min(max_vocab, len(vectors))
+        with open(d / "words.txt", encoding="utf-8", newline="\n") as f:
+            words = f.read().split("\n")[:-1] if max_vocab is None else [next(f)[:-1] for _ in range(n)]
+        if len(words) != n:
+            return None
+    except (OSError, ValueError, KeyError, StopIteration):
+        return None
+    report = LoadReport(path=str(path), from_cache=True, cache_path=str(d),
+                        duplicates=meta.get("duplicates", 0), zero_vectors=meta.get("zero_vectors", 0))
+    return Embeddings(words, vectors[:n], report=report, name=path.name)
+
+
+def _write_cache(path: Path, emb: Embeddings) -> None:
+    """Write the cache atomically (temp folder, then rename); failure to cache is not an error."""
+    d = _cache_dir(path)
+    try:
+        d.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=d.name + ".", suffix=".part", dir=d.parent))
+    except OSError:
+        return
+    try:
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(emb.vectors))
+        with open(tmp / "words.txt", "w", encoding="utf-8", newline="\n") as f:
+            f.write("".join(w + "\n" for w in emb.words))
+        meta = _source_stamp(path)
+        meta.update(duplicates=emb.report.duplicates, zero_vectors=emb.report.zero_vectors,
+                    words=len(emb), dim=emb.dim)
+        (tmp / "meta.json").write_text(json.dumps(meta))
+        if d.exists():
+            shutil.rmtree(d, ignore_errors=True)
+        os.replace(tmp, d)
+        emb.report.cache_path = str(d)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---- fastText .bin ----------------------------------------------------------
+
+def load_fasttext_model(path: str | os.PathLike):
+    """Load a fastText `.bin` model with fasttext-wheel, quietly, with a clear error on a bad file."""
+    import fasttext
+    import fasttext.FastText as ft_module
+
+    ft_module.eprint = lambda *a, **k: None  # silence the wrapper's deprecation notice
+    try:
+        return fasttext.load_model(str(path))
+    except (ValueError, RuntimeError, MemoryError) as exc:
+        raise InputError(f"not a fastText .bin model ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})",
+                         str(path)) from None
+
+
+def _load_fasttext_bin(path: Path, max_vocab: int | None, extra: Iterable[str] | None) -> Embeddings:
+    model = load_fasttext_model(path)
+    vocab = list(model.get_words(on_unicode_error="replace"))
+    if max_vocab is not None:
+        vocab = vocab[:max_vocab]
+    seen = set(vocab)
+    if extra is not None:
+        for w in extra:
+            if w not in seen:
+                seen.add(w)
+                vocab.append(w)
+    if not vocab:
+        raise InputError("model has no words", str(path))
+    vectors = np.stack([model.get_word_vector(w) for w in vocab]).astype(np.float32)
+    zero = ~vectors.any(axis=1)
+    report = LoadReport(path=str(path))
+    if zero.any():  # words with no known subword get a zero vector: keep them out
+        report.zero_vectors = int(zero.sum())
+        vocab = [w for w, z in zip(vocab, zero) if not z]
+        vectors = vectors[~zero]
+    return Embeddings(vocab, vectors, subword_model=model, report=report, name=path.name)
