@@ -25,6 +25,9 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     directory.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the final file ordinary permissions
     binary = "b" in mode
     try:
         if path.suffix == ".gz":

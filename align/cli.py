@@ -89,7 +89,8 @@ def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, max_vocab, exclude_iden
     if mapping is not None:
         from .mapping import Mapping
 
-        src = Mapping.load(mapping).transform_embeddings(src)
+        m = Mapping.load(mapping)
+        src, tgt = m.transform_embeddings(src), m.normalize_target(tgt)
     d = Dictionary.load(dico)
     methods = RETRIEVALS if retrieval == "all" else (retrieval,)
     results = {m: evaluate_bli(src, tgt, d, m, exclude_identical=exclude_identical, csls_k=csls_k,
@@ -101,6 +102,192 @@ def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, max_vocab, exclude_iden
     click.echo(f"{len(src)} source words, {len(tgt)} target words; dictionary {cov['pairs']} pairs, "
                f"{cov['kept']} kept ({cov['dropped_src']} unknown source, {cov['dropped_tgt']} unknown target)")
     click.echo(format_bli_table([(m, r) for m, r in results.items()]))
+
+
+def resolve_vectors(lang: str, path: str | None) -> str:
+    """The vectors path given, or the standard file for `lang` in the data directory."""
+    if path:
+        return path
+    from .sources.datadir import find_vectors
+
+    return str(find_vectors(lang))
+
+
+def resolve_dictionary(src: str, tgt: str, spec: str | None, split: str) -> str | None:
+    """The dictionary spec given, or the MUSE split for the pair in the data directory."""
+    if spec:
+        return spec
+    from .sources.datadir import find_dictionary
+
+    return str(find_dictionary(src, tgt, split))
+
+
+@cli.command("procrustes")
+@click.argument("src_lang")
+@click.argument("tgt_lang")
+@click.option("--src-emb", type=str, default=None, help="Source vectors (default: the data directory's file for SRC).")
+@click.option("--tgt-emb", type=str, default=None, help="Target vectors (default: the data directory's file for TGT).")
+@click.option("--dico-train", type=str, default=None,
+              help="Seeds: a dictionary path, 'identical', 'numerals', or a '+' join (e.g. train.txt+numerals). "
+                   "Default: the MUSE train split in the data directory.")
+@click.option("--dico-eval", type=str, default=None,
+              help="Test dictionary (default: the MUSE test split in the data directory, if there).")
+@click.option("--method", type=click.Choice(["procrustes", "rcsls"]), default="procrustes", show_default=True)
+@click.option("--refine", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Rounds of self-learning refinement (procrustes).")
+@click.option("--refine-mode", type=click.Choice(["mutual", "s2t", "t2s", "union", "intersection"]),
+              default="mutual", show_default=True)
+@click.option("--refine-vocab", type=click.IntRange(min=10), default=15000, show_default=True,
+              help="Induce refinement pairs among the N most frequent words.")
+@click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True, help="RCSLS epochs.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True, help="RCSLS step size.")
+@click.option("--orthogonal", is_flag=True, help="RCSLS: keep the map orthogonal.")
+@click.option("--normalize", default="unit center unit", show_default=True,
+              help="Normalisation steps: unit, center, unitdim, iternorm (space or comma separated; 'none').")
+@click.option("--max-vocab", type=click.IntRange(min=1), default=200000, show_default=True)
+@click.option("--output", type=click.Path(file_okay=False), default=None, help="Write the mapping and outputs here.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
+@common_output
+def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
+                   refine_vocab, epochs, lr, orthogonal, normalize, max_vocab, output, seed, no_cache, as_json, quiet):
+    """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
+    import time
+
+    from .dictionary import Dictionary, build_seeds
+    from .normalize import parse_steps
+    from .pipeline import run_supervised
+
+    started = time.perf_counter()
+    steps = parse_steps(normalize)
+    src_path = resolve_vectors(src_lang, src_emb)
+    tgt_path = resolve_vectors(tgt_lang, tgt_emb)
+    train_spec = resolve_dictionary(src_lang, tgt_lang, dico_train, "train")
+    eval_path = dico_eval
+    if eval_path is None and not (src_emb and tgt_emb):
+        try:
+            eval_path = resolve_dictionary(src_lang, tgt_lang, None, "test")
+        except AlignError:
+            eval_path = None
+    src = load_embeddings(src_path, max_vocab, not no_cache)
+    tgt = load_embeddings(tgt_path, max_vocab, not no_cache)
+    report_load_warnings(quiet, src, tgt)
+    seeds = build_seeds(train_spec, src, tgt)
+    test = Dictionary.load(eval_path) if eval_path else None
+    if method == "procrustes":
+        params = dict(normalize=steps, refine=refine, refine_mode=refine_mode, refine_vocab=refine_vocab, seed=seed)
+    else:
+        params = dict(normalize=steps, epochs=epochs, lr=lr, orthogonal=orthogonal, seed=seed)
+    _, metrics = run_supervised(src, tgt, seeds, method=method, dico_eval=test, output=output,
+                                src_lang=src_lang, tgt_lang=tgt_lang, started=started,
+                                show_progress=not quiet, **params)
+    if as_json:
+        echo_json(metrics)
+        return
+    sp = metrics["seed_pairs"]
+    click.echo(f"{src_lang}→{tgt_lang} {method}: {len(src)} × {len(tgt)} words, {sp['kept']} seed pairs "
+               f"({sp['pairs'] - sp['kept']} not in the vocabularies)")
+    for h in metrics.get("history", [])[:0] if method == "rcsls" else metrics.get("history", []):
+        mark = " *" if h["iteration"] == metrics.get("best_iteration") else ""
+        click.echo(f"  iteration {h['iteration']}: criterion {h['criterion']:.4f}, {h['train_pairs']} training pairs{mark}")
+    if "eval" in metrics:
+        click.echo(format_bli_table(list(metrics["eval"].items())))
+    if output:
+        click.echo(f"wrote {output}")
+    click.echo(f"{metrics['seconds']:.1f} s on {metrics['device']}")
+
+
+@cli.command("apply")
+@click.argument("mapping_dir", type=click.Path(file_okay=False))
+@click.argument("in_path", type=str)
+@click.argument("out_path", type=click.Path(dir_okay=False))
+@click.option("--words", "words_file", type=click.Path(dir_okay=False), default=None,
+              help="With a fastText .bin: map these words (one per line), OOV ones through subwords.")
+@click.option("--max-vocab", type=click.IntRange(min=1), default=None)
+@common_output
+def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, as_json, quiet):
+    """Map the vectors of IN (.vec/.txt[.gz] or fastText .bin) with a saved mapping into OUT (.vec)."""
+    from .embeddings import Embeddings
+    from .mapping import Mapping
+
+    m = Mapping.load(mapping_dir)
+    if words_file:
+        if not in_path.endswith(".bin"):
+            raise AlignError(f"{words_file}: --words needs a fastText .bin model to compute OOV vectors")
+        from ._io import open_binary
+
+        with open_binary(words_file) as f:
+            words = [w for w in (line.decode("utf-8", "replace").strip() for line in f) if w]
+        emb = _bin_words(in_path, words)
+    else:
+        emb = Embeddings.load(in_path, max_vocab=max_vocab)
+    mapped = m.transform_embeddings(emb)
+    mapped.save(out_path)
+    result = {"mapping": mapping_dir, "input": in_path, "output": out_path, "words": len(mapped), "dim": mapped.dim}
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(f"mapped {len(mapped)} vectors into {out_path}")
+
+
+def _bin_words(path: str, words: list[str]):
+    """Vectors of exactly `words` from a fastText .bin model (OOV words through subwords)."""
+    import numpy as np
+
+    from .embeddings import Embeddings, load_fasttext_model
+
+    model = load_fasttext_model(path)
+    uniq = list(dict.fromkeys(words))
+    vecs = np.stack([model.get_word_vector(w) for w in uniq]).astype(np.float32)
+    keep = vecs.any(axis=1)
+    return Embeddings([w for w, k in zip(uniq, keep) if k], vecs[keep], subword_model=model)
+
+
+@cli.command("translate")
+@click.argument("mapping_dir", type=click.Path(file_okay=False))
+@click.argument("words", nargs=-1, required=True)
+@click.option("--src-emb", type=str, default=None, help="Source vectors (default: those the mapping was fitted on).")
+@click.option("--tgt-emb", type=str, default=None, help="Target vectors (default: those the mapping was fitted on).")
+@click.option("--retrieval", type=click.Choice(RETRIEVALS), default="csls", show_default=True)
+@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--max-vocab", type=click.IntRange(min=1), default=200000, show_default=True)
+@common_output
+def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, max_vocab, as_json, quiet):
+    """Print the k best translations of WORDS with their scores."""
+    import numpy as np
+
+    from .mapping import Mapping
+    from .retrieval import retrieve
+
+    m = Mapping.load(mapping_dir)
+    src_path = src_emb or m.info.get("src_path")
+    tgt_path = tgt_emb or m.info.get("tgt_path")
+    if not src_path or not tgt_path:
+        raise AlignError("the mapping does not record its vectors: pass --src-emb and --tgt-emb")
+    src = load_embeddings(src_path, max_vocab)
+    tgt = load_embeddings(tgt_path, max_vocab)
+    missing = [w for w in words if w not in src and src.subword_model is None]
+    if missing:
+        raise AlignError(f"not in the source vocabulary: {', '.join(missing)}")
+    extra = [w for w in words if w not in src]
+    if extra:  # OOV words of a .bin model: append their subword vectors to the search space
+        src = type(src)(src.words + extra, np.vstack([src.vectors, src.lookup(extra, oov=True)]),
+                        subword_model=src.subword_model)
+    S, T = m.transform(src.vectors), m.normalize_target(tgt).vectors
+    rows = np.array([src.index[w] for w in words])
+    scores, ids = retrieve(S, T, rows, k=k, method=retrieval)
+    result = {w: [{"word": tgt.words[int(j)], "score": round(float(sc), 6)} for sc, j in zip(srow, irow)]
+              for w, srow, irow in zip(words, scores, ids)}
+    if as_json:
+        echo_json({"retrieval": retrieval, "translations": result})
+        return
+    for w, cands in result.items():
+        click.echo(f"{w}: " + ", ".join(f"{c['word']} ({c['score']:.3f})" for c in cands))
+
+
+from . import cli_sources as _cli_sources  # noqa: E402
+
+_cli_sources.register(cli)  # align train, align download, align dictionary
 
 
 def main(argv: list[str] | None = None) -> None:

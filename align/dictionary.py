@@ -124,3 +124,24 @@ def numeral_seeds(src: Embeddings, tgt: Embeddings, max_vocab: int | None = None
     s = src.head(max_vocab)
     t = tgt.head(max_vocab)
     return Dictionary([(w, w) for w in s.words if _NUMERAL.match(w) and w in t.index], name="numerals")
+
+
+def build_seeds(spec: str, src: Embeddings, tgt: Embeddings, max_vocab: int | None = None) -> Dictionary:
+    """Seed pairs from a spec: a dictionary path, `identical`, `numerals`, or several joined by `+`
+    (e.g. `identical+numerals`, `train.txt+numerals`)."""
+    parts = [p for p in spec.split("+") if p]
+    if not parts:
+        raise InputError("empty seed specification")
+    out: Dictionary | None = None
+    for part in parts:
+        if part == "identical":
+            d = identical_seeds(src, tgt, max_vocab)
+        elif part == "numerals":
+            d = numeral_seeds(src, tgt, max_vocab)
+        else:
+            d = Dictionary.load(part)
+        out = d if out is None else out + d
+    assert out is not None
+    if len(out) == 0:
+        raise InputError(f"the seed dictionary {spec!r} is empty for these vocabularies")
+    return out

@@ -1,0 +1,138 @@
+"""RCSLS (Joulin et al. 2018, "Loss in Translation"): learn W by minimising the relaxed CSLS loss
+over the seed pairs, starting from Procrustes, with torch (GPU when there is one).
+
+loss(W) = mean_i [ −2 cos(x_i W, y_i) + mean_{y ∈ N_k(x_i W)} cos(x_i W, y) + mean_{x ∈ N_k(y_i)} cos(x W, y_i) ]
+
+The k-NN sets are recomputed at every step among the `max_neg` most frequent words of each side,
+in blocks (no V × V matrix); their gradient flows through the gathered vectors only.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .._io import progress as _progress
+from ..device import torch_device
+from ..dictionary import Dictionary
+from ..embeddings import Embeddings
+from ..errors import InputError
+from ..mapping import Mapping
+from ..normalize import DEFAULT_STEPS
+from .base import prepare
+from .procrustes import procrustes
+
+BLOCK = 4096
+
+
+def _topk_rows(queries, base, k: int):
+    """Indices of the k largest inner products of each query among `base` rows (torch, blocked)."""
+    import torch
+
+    out = []
+    for s in range(0, queries.shape[0], BLOCK):
+        out.append(torch.topk(queries[s:s + BLOCK] @ base.T, k, dim=1).indices)
+    return torch.cat(out)
+
+
+class RCSLSAligner:
+    """Relaxed CSLS: full-batch gradient descent (or minibatch with `batch_size`), step halving when
+    the loss rises. `orthogonal=True` projects W back onto the orthogonal matrices after each step;
+    `spectral=True` (default, as in the paper's code) clips its singular values to at most 1."""
+
+    method = "rcsls"
+
+    def __init__(self, normalize=DEFAULT_STEPS, epochs: int = 20, lr: float = 1.0, k: int = 10,
+                 max_neg: int = 200000, batch_size: int | None = None, orthogonal: bool = False,
+                 spectral: bool = True, seed: int = 0, show_progress: bool = False):
+        if epochs < 1:
+            raise InputError(f"epochs must be >= 1, got {epochs}")
+        self.normalize = normalize
+        self.epochs = epochs
+        self.lr = lr
+        self.k = k
+        self.max_neg = max_neg
+        self.batch_size = batch_size
+        self.orthogonal = orthogonal
+        self.spectral = spectral
+        self.seed = seed
+        self.show_progress = show_progress
+
+    def _params(self) -> dict:
+        return {"normalize": list(self.normalize), "epochs": self.epochs, "lr": self.lr, "k": self.k,
+                "max_neg": self.max_neg, "batch_size": self.batch_size, "orthogonal": self.orthogonal,
+                "spectral": self.spectral, "seed": self.seed}
+
+    def _loss(self, W, xs, ys, Xn, Yn):
+        import torch
+
+        xw = xs @ W
+        with torch.no_grad():
+            nn_t = _topk_rows(xw, Yn, self.k)  # k nearest targets of each mapped seed source
+            nn_s = _topk_rows(ys, Xn @ W, self.k)  # k nearest mapped sources of each seed target
+        pos = (xw * ys).sum(1)
+        neg_t = torch.einsum("nd,nkd->nk", xw, Yn[nn_t]).mean(1)
+        neg_s = torch.einsum("nkd,nd->nk", Xn[nn_s] @ W, ys).mean(1)
+        return (-2 * pos + neg_t + neg_s).mean()
+
+    def _project(self, W):
+        import torch
+
+        if self.orthogonal:
+            u, _, vt = torch.linalg.svd(W, full_matrices=False)
+            return u @ vt
+        if self.spectral:
+            u, s, vt = torch.linalg.svd(W, full_matrices=False)
+            return (u * s.clamp(max=1.0)) @ vt
+        return W
+
+    def fit(self, src: Embeddings, tgt: Embeddings, seeds: Dictionary) -> Mapping:
+        """Start from Procrustes on the seeds and minimise the RCSLS loss; return the mapping."""
+        import torch
+
+        start = time.perf_counter()
+        p = prepare(src, tgt, seeds, self.normalize)
+        W0 = procrustes(p.X[p.pairs[:, 0]], p.Y[p.pairs[:, 1]])
+        dev = torch_device()
+        gen = torch.Generator().manual_seed(self.seed)
+
+        def unit(a):
+            a = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(dev)
+            return a / a.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+        Xn, Yn = unit(p.X[: self.max_neg]), unit(p.Y[: self.max_neg])
+        Xall, Yall = unit(p.X), unit(p.Y)
+        xs_all, ys_all = Xall[p.pairs[:, 0]], Yall[p.pairs[:, 1]]
+        W = torch.from_numpy(W0).to(dev).requires_grad_(True)
+        lr = self.lr
+        prev_loss = None
+        prev_W = W.detach().clone()
+        history = []
+        n = len(p.pairs)
+        for epoch in _progress(range(self.epochs), self.show_progress, desc="RCSLS", unit="epoch"):
+            order = torch.randperm(n, generator=gen).to(dev) if self.batch_size else None
+            batches = [slice(0, n)] if not self.batch_size else [order[s:s + self.batch_size] for s in range(0, n, self.batch_size)]
+            total = 0.0
+            for b in batches:
+                loss = self._loss(W, xs_all[b], ys_all[b], Xn, Yn)
+                total += float(loss.detach()) * (xs_all[b].shape[0] / n)
+                if not self.batch_size and prev_loss is not None and float(loss.detach()) > prev_loss:
+                    # the step overshot: go back and halve the step size
+                    lr /= 2
+                    with torch.no_grad():
+                        W.copy_(prev_W)
+                    loss = self._loss(W, xs_all[b], ys_all[b], Xn, Yn)
+                    total = float(loss.detach())
+                prev_loss = float(loss.detach())
+                prev_W = W.detach().clone()
+                W.grad = None
+                loss.backward()
+                with torch.no_grad():
+                    W -= lr * W.grad
+                    W.copy_(self._project(W))
+            history.append({"epoch": epoch, "loss": round(total, 6), "lr": lr})
+        W_final = W.detach().cpu().numpy().astype(np.float32)
+        info = {"method": self.method, "params": self._params(), "seed_pairs": int(n), "history": history,
+                "device": dev, "fit_seconds": round(time.perf_counter() - start, 3),
+                "src": src.name, "tgt": tgt.name}
+        return Mapping(W_final, p.src_norm, p.tgt_norm, info)

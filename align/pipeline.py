@@ -1,0 +1,96 @@
+"""End-to-end jobs that the CLI, the demo and the benchmarks share: fit, evaluate, write outputs."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._io import atomic_write
+from .device import describe as describe_device
+from .dictionary import Dictionary
+from .embeddings import Embeddings
+from .errors import InputError
+from .evaluate import evaluate_bli
+from .induction import induce
+from .mapping import Mapping
+
+
+def make_aligner(method: str, **params):
+    """The aligner object for `method` ('procrustes' or 'rcsls') with the given parameters."""
+    from .aligners import ProcrustesAligner, RCSLSAligner
+
+    if method == "procrustes":
+        return ProcrustesAligner(**params)
+    if method == "rcsls":
+        return RCSLSAligner(**params)
+    raise InputError(f"unknown method {method!r}; choose procrustes or rcsls")
+
+
+def evaluate_mapping(mapping: Mapping, src: Embeddings, tgt: Embeddings, dico: Dictionary,
+                     retrievals=("nn", "csls"), show_progress: bool = False) -> dict:
+    """BLI results of `mapping` on `dico` for each retrieval, as dicts keyed by retrieval name."""
+    s, t = mapping.transform_embeddings(src), mapping.normalize_target(tgt)
+    return {r: evaluate_bli(s, t, dico, r, show_progress=show_progress).to_dict() for r in retrievals}
+
+
+def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Embeddings,
+                  metrics: dict, induced_pairs: np.ndarray | None = None,
+                  induced_scores: np.ndarray | None = None, refine_vocab: int = 15000) -> dict:
+    """Write the mapping, the mapped source vectors, the induced dictionary (with CSLS scores) and
+    metrics.json into `output`; each file atomically. Returns the paths written."""
+    out = Path(output)
+    out.mkdir(parents=True, exist_ok=True)
+    mapping.save(out)
+    mapped = mapping.transform_embeddings(src)
+    vec_path = out / f"{mapping.info.get('src_lang', 'src')}.mapped.vec"
+    mapped.save(vec_path)
+    if induced_pairs is None:
+        ind = induce(mapped.vectors, mapping.normalize_target(tgt).vectors, max_rank=refine_vocab)
+        induced_pairs, induced_scores = ind.pairs, ind.scores
+    dico_path = out / "induced.txt"
+    order = np.argsort(-np.asarray(induced_scores))
+    with atomic_write(dico_path, "w") as f:
+        for i in order:
+            a, b = induced_pairs[i]
+            f.write(f"{src.words[int(a)]} {tgt.words[int(b)]} {float(induced_scores[i]):.6f}\n")
+    paths = {"mapping": str(out), "mapped_vectors": str(vec_path), "induced_dictionary": str(dico_path),
+             "metrics": str(out / "metrics.json")}
+    with atomic_write(out / "metrics.json", "w") as f:
+        json.dump({**metrics, "outputs": paths}, f, indent=1, ensure_ascii=False)
+    return paths
+
+
+def run_supervised(src: Embeddings, tgt: Embeddings, seeds: Dictionary, *, method: str = "procrustes",
+                   dico_eval: Dictionary | None = None, output: str | Path | None = None,
+                   src_lang: str = "src", tgt_lang: str = "tgt", started: float | None = None,
+                   **params) -> tuple[Mapping, dict]:
+    """Fit `method` on `seeds`, evaluate on `dico_eval` (NN and CSLS), write outputs; return (mapping, metrics)."""
+    started = time.perf_counter() if started is None else started
+    aligner = make_aligner(method, **params)
+    mapping = aligner.fit(src, tgt, seeds)
+    mapping.info.update(src_lang=src_lang, tgt_lang=tgt_lang,
+                        src_path=_abs(src.report.path), tgt_path=_abs(tgt.report.path))
+    cov = seeds.coverage(src, tgt)
+    metrics: dict = {"src": src_lang, "tgt": tgt_lang, "method": method, "params": mapping.info.get("params"),
+                     "seed_pairs": cov.to_dict(), "history": mapping.info.get("history", []),
+                     "best_iteration": mapping.info.get("best_iteration"),
+                     "fit_seconds": mapping.info.get("fit_seconds")}
+    if dico_eval is not None:
+        metrics["eval"] = evaluate_mapping(mapping, src, tgt, dico_eval, show_progress=params.get("show_progress", False))
+    if output is not None:
+        induced = getattr(aligner, "induced_", None)
+        metrics["seconds"] = round(time.perf_counter() - started, 3)
+        metrics["device"] = describe_device()
+        metrics["outputs"] = write_outputs(
+            output, mapping, src, tgt, metrics,
+            None if induced is None else induced.pairs, None if induced is None else induced.scores,
+            refine_vocab=getattr(aligner, "refine_vocab", 15000))
+    metrics["seconds"] = round(time.perf_counter() - started, 3)
+    metrics["device"] = describe_device()
+    return mapping, metrics
+
+
+def _abs(path: str) -> str:
+    return str(Path(path).resolve()) if path and not path.startswith("spacy:") else path

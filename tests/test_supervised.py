@@ -1,0 +1,145 @@
+"""Supervised alignment on built data where the right answer is known: a random rotation of random vectors."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from align import Dictionary, Embeddings, InputError, evaluate_bli
+from align.aligners import ProcrustesAligner, RCSLSAligner, procrustes
+from align.mapping import Mapping
+from align.normalize import Normalizer, parse_steps
+
+
+def rotation(d: int, rng) -> np.ndarray:
+    q, r = np.linalg.qr(rng.normal(size=(d, d)))
+    return (q * np.sign(np.diag(r))).astype(np.float32)
+
+
+def make_pair(n=1500, d=40, noise=0.01, seed=0):
+    """Source words s0.., target words t0..: target = source @ R + noise, so si ↔ ti."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    R = rotation(d, rng)
+    Y = X @ R + noise * rng.normal(size=(n, d)).astype(np.float32)
+    src = Embeddings([f"s{i}" for i in range(n)], X)
+    tgt = Embeddings([f"t{i}" for i in range(n)], Y)
+    return src, tgt, R
+
+
+def true_dico(idx) -> Dictionary:
+    return Dictionary([(f"s{i}", f"t{i}") for i in idx], name="true")
+
+
+def test_procrustes_closed_form_recovers_rotation():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(500, 30)).astype(np.float32)
+    R = rotation(30, rng)
+    W = procrustes(X, X @ R)
+    assert np.abs(W - R).max() < 1e-4
+    assert np.allclose(W.T @ W, np.eye(30), atol=1e-4)
+
+
+@pytest.mark.parametrize("normalize", [(), ("unit", "center", "unit")])
+def test_rotation_with_noise_is_recovered(normalize):
+    src, tgt, R = make_pair()
+    m = ProcrustesAligner(normalize=normalize).fit(src, tgt, true_dico(range(0, 1500, 3)))
+    assert m.is_orthogonal()
+    if not normalize:
+        assert np.linalg.norm(m.W - R) / np.linalg.norm(R) < 0.01
+    test = true_dico(range(1, 1500, 3))
+    for retrieval in ("nn", "csls", "isf"):
+        r = evaluate_bli(m.transform_embeddings(src), m.normalize_target(tgt), test, retrieval)
+        assert r.precision_at_1 == 100.0, retrieval
+
+
+def test_refinement_from_noisy_small_seed_reaches_full_answer():
+    src, tgt, _ = make_pair(n=2000, d=30, noise=0.05, seed=3)
+    rng = np.random.default_rng(0)
+    good = rng.choice(2000, 40, replace=False)
+    bad_src, bad_tgt = rng.choice(2000, 10, replace=False), rng.choice(2000, 10, replace=False)
+    seeds = Dictionary([(f"s{i}", f"t{i}") for i in good] + [(f"s{a}", f"t{b}") for a, b in zip(bad_src, bad_tgt)])
+    test = true_dico(range(2000))
+    plain = ProcrustesAligner(normalize=()).fit(src, tgt, seeds)
+    p_plain = evaluate_bli(plain.transform_embeddings(src), tgt, test, "nn").precision_at_1
+    aligner = ProcrustesAligner(normalize=(), refine=3, refine_vocab=2000)
+    refined = aligner.fit(src, tgt, seeds)
+    p_ref = evaluate_bli(refined.transform_embeddings(src), tgt, test, "nn").precision_at_1
+    assert p_plain < 99.0  # the 10 wrong pairs in 50 spoil the plain fit
+    assert p_ref == 100.0
+    # best iteration chosen by the unsupervised criterion, recorded for every iteration
+    hist = aligner.history_
+    assert [h["iteration"] for h in hist] == [0, 1, 2, 3]
+    assert aligner.best_iteration_ == int(np.argmax([h["criterion"] for h in hist]))
+    assert aligner.induced_ is not None and len(aligner.induced_.pairs) > 1500
+
+
+def test_rcsls_recovers_rotation_and_orthogonal_option():
+    src, tgt, _ = make_pair(n=1200, d=30, noise=0.02, seed=5)
+    test = true_dico(range(1, 1200, 2))
+    for ortho in (False, True):
+        m = RCSLSAligner(epochs=5, orthogonal=ortho).fit(src, tgt, true_dico(range(0, 1200, 2)))
+        r = evaluate_bli(m.transform_embeddings(src), m.normalize_target(tgt), test, "csls")
+        assert r.precision_at_1 == 100.0
+        assert m.is_orthogonal() == ortho or not ortho
+        losses = [h["loss"] for h in m.info["history"]]
+        assert losses[-1] <= losses[0]
+
+
+def test_save_load_apply_gives_identical_vectors(tmp_path):
+    src, tgt, _ = make_pair(n=600, d=20)
+    m = ProcrustesAligner().fit(src, tgt, true_dico(range(300)))
+    m.save(tmp_path / "map")
+    assert sorted(p.name for p in (tmp_path / "map").iterdir()) == ["W.npy", "mapping.json"]
+    json.loads((tmp_path / "map" / "mapping.json").read_text())  # plain JSON, no pickle
+    m2 = Mapping.load(tmp_path / "map")
+    new = np.random.default_rng(9).normal(size=(7, 20)).astype(np.float32)
+    assert np.array_equal(m.transform(new), m2.transform(new))
+    assert np.array_equal(m.normalize_target(tgt).vectors, m2.normalize_target(tgt).vectors)
+
+
+def test_normalisation_is_reapplied_on_new_vectors():
+    rng = np.random.default_rng(2)
+    X = rng.normal(loc=3.0, size=(400, 10)).astype(np.float32)
+    norm = Normalizer(("unit", "center", "unit"))
+    Xn = norm.fit_transform(X)
+    mean_after_unit = (X / np.linalg.norm(X, axis=1, keepdims=True)).mean(0)
+    new = rng.normal(loc=3.0, size=(5, 10)).astype(np.float32)
+    got = norm.transform(new)
+    expect = new / np.linalg.norm(new, axis=1, keepdims=True) - mean_after_unit
+    expect /= np.linalg.norm(expect, axis=1, keepdims=True)
+    assert np.allclose(got, expect, atol=1e-5)
+    assert np.allclose(norm.transform(X), Xn, atol=1e-6)
+    # the mapping re-applies the fitted statistics, not new ones
+    m = Mapping(np.eye(10), norm, Normalizer(()))
+    assert np.allclose(m.transform(new), expect, atol=1e-5)
+
+
+def test_iternorm_makes_unit_and_centered():
+    X = np.random.default_rng(4).normal(loc=1.0, size=(300, 8)).astype(np.float32)
+    Xn = Normalizer(("iternorm",)).fit_transform(X)
+    assert np.allclose(np.linalg.norm(Xn, axis=1), 1, atol=1e-5)
+    assert np.abs(Xn.mean(0)).max() < 1e-2
+
+
+def test_unitdim_gives_unit_variance():
+    X = np.random.default_rng(4).normal(scale=[1, 5, 9], size=(300, 3)).astype(np.float32)
+    Xn = Normalizer(("unitdim",)).fit_transform(X)
+    assert np.allclose(Xn.std(0), 1, atol=1e-4)
+
+
+def test_bad_inputs_are_clear_errors():
+    src, tgt, _ = make_pair(n=100, d=10)
+    other = Embeddings([f"t{i}" for i in range(100)], np.random.default_rng(0).normal(size=(100, 12)))
+    with pytest.raises(InputError, match="dimension mismatch"):
+        ProcrustesAligner().fit(src, other, true_dico(range(10)))
+    with pytest.raises(InputError, match="empty"):
+        ProcrustesAligner().fit(src, tgt, Dictionary([]))
+    with pytest.raises(InputError, match="no seed pair"):
+        ProcrustesAligner().fit(src, tgt, Dictionary([("zz", "yy"), ("s1", "nope")]))
+    with pytest.raises(InputError, match="unknown normalisation step"):
+        parse_steps("unit foo")
+    with pytest.raises(InputError, match="not a mapping directory"):
+        Mapping.load(src_dir := __import__("pathlib").Path(__file__).parent)
+    assert src_dir.exists()
