@@ -1,0 +1,148 @@
+"""`align procrustes`, `align apply`, `align translate` and `bli-eval --mapping` end to end on built data."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from align import Embeddings
+from align.mapping import Mapping
+
+from conftest import run_cli, write_vec
+
+
+@pytest.fixture
+def rotated(tmp_path):
+    """Source/target .vec files (target = rotated source + noise, words s_i ↔ t_i), train and test dictionaries."""
+    rng = np.random.default_rng(0)
+    n, d = 800, 24
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    Y = X @ q.astype(np.float32) + 0.01 * rng.normal(size=(n, d)).astype(np.float32)
+    src = write_vec(tmp_path / "src.vec", [f"s{i}" for i in range(n)], X)
+    tgt = write_vec(tmp_path / "tgt.vec", [f"t{i}" for i in range(n)], Y)
+    train = tmp_path / "train.txt"
+    train.write_text("".join(f"s{i} t{i}\n" for i in range(0, 300)))
+    test = tmp_path / "test.txt"
+    test.write_text("".join(f"s{i}\tt{i}\n" for i in range(400, 600)))
+    return src, tgt, train, test
+
+
+@pytest.mark.parametrize("method", ["procrustes", "rcsls"])
+def test_procrustes_command_json_and_outputs(tmp_path, rotated, method):
+    src, tgt, train, test = rotated
+    out = tmp_path / "out"
+    res = run_cli(["procrustes", "xx", "yy", "--src-emb", src, "--tgt-emb", tgt, "--dico-train", train,
+                   "--dico-eval", test, "--method", method, "--refine", "2", "--refine-vocab", "500",
+                   "--epochs", "3", "--output", out, "--json", "--quiet"])
+    assert res.exit_code == 0, res.stderr
+    m = json.loads(res.stdout)
+    for r in ("nn", "csls"):
+        assert m["eval"][r]["precision_at_1"] == 100.0
+        assert m["eval"][r]["n_queries"] == 200 and m["eval"][r]["coverage"] == 1.0
+        assert {"precision_at_5", "precision_at_10"} <= set(m["eval"][r])
+    assert m["seconds"] > 0 and "cpu" in m["device"] or "cuda" in m["device"]
+    assert sorted(p.name for p in out.iterdir()) == ["W.npy", "induced.txt", "mapping.json", "metrics.json",
+                                                     "xx.mapped.vec"]
+    assert json.loads((out / "metrics.json").read_text())["eval"]["csls"]["precision_at_1"] == 100.0
+    first = (out / "induced.txt").read_text().splitlines()[0].split()
+    assert len(first) == 3 and first[0][0] == "s" and first[1][0] == "t" and float(first[2]) > 0
+    induced = [line.split()[:2] for line in (out / "induced.txt").read_text().splitlines()]
+    assert np.mean([a[1:] == b[1:] for a, b in induced]) > 0.95
+    mapped = Embeddings.load(out / "xx.mapped.vec", cache=False)
+    mp = Mapping.load(out)
+    assert np.allclose(mapped.vectors, mp.transform(Embeddings.load(src, cache=False).vectors), atol=1e-5)
+    # the saved mapping evaluates the same through bli-eval --mapping
+    res2 = run_cli(["bli-eval", "--src-emb", src, "--tgt-emb", tgt, "--dico", test, "--mapping", out, "--json", "-q"])
+    assert res2.exit_code == 0, res2.stderr
+    assert json.loads(res2.stdout)["precision_at_1"] == 100.0
+
+
+def test_procrustes_text_output_shows_iterations_and_table(rotated):
+    src, tgt, train, test = rotated
+    res = run_cli(["procrustes", "xx", "yy", "--src-emb", src, "--tgt-emb", tgt, "--dico-train", train,
+                   "--dico-eval", test, "--refine", "1", "--refine-vocab", "500", "-q"])
+    assert res.exit_code == 0, res.stderr
+    assert "iteration 0" in res.stdout and "iteration 1" in res.stdout
+    assert "csls" in res.stdout and "100.00" in res.stdout
+
+
+def test_identical_seeds(tmp_path):
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(300)]
+    X = rng.normal(size=(300, 16)).astype(np.float32)
+    q, _ = np.linalg.qr(rng.normal(size=(16, 16)))
+    src = write_vec(tmp_path / "a.vec", words, X)
+    tgt = write_vec(tmp_path / "b.vec", words, X @ q.astype(np.float32))
+    test = tmp_path / "t.txt"
+    test.write_text("".join(f"w{i} w{i}\n" for i in range(300)))
+    res = run_cli(["procrustes", "a", "b", "--src-emb", src, "--tgt-emb", tgt, "--dico-train", "identical",
+                   "--dico-eval", test, "--refine", "0", "--json", "-q"])
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["seed_pairs"]["kept"] == 300
+    assert out["eval"]["nn"]["precision_at_1"] == 100.0
+
+
+def test_apply_and_translate(tmp_path, rotated):
+    src, tgt, train, test = rotated
+    out = tmp_path / "map"
+    assert run_cli(["procrustes", "xx", "yy", "--src-emb", src, "--tgt-emb", tgt, "--dico-train", train,
+                    "--refine", "0", "--output", out, "-q"]).exit_code == 0
+    applied = tmp_path / "applied.vec"
+    res = run_cli(["apply", out, src, applied, "--json"])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["words"] == 800
+    a = Embeddings.load(applied, cache=False)
+    b = Embeddings.load(out / "xx.mapped.vec", cache=False)
+    assert np.allclose(a.vectors, b.vectors, atol=1e-6)
+    res = run_cli(["translate", out, "s450", "s500", "-k", "3", "--json"])
+    assert res.exit_code == 0, res.stderr
+    tr = json.loads(res.stdout)["translations"]
+    assert tr["s450"][0]["word"] == "t450" and len(tr["s450"]) == 3
+    assert tr["s500"][0]["word"] == "t500"
+    res = run_cli(["translate", out, "nope"])
+    assert res.exit_code == 2 and "nope" in res.stderr and len(res.stderr.strip().splitlines()) == 1
+
+
+def test_apply_bin_maps_oov_words_through_subwords(tmp_path):
+    fasttext = pytest.importorskip("fasttext")
+    rng = np.random.default_rng(0)
+    vocab = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "theta", "kappa"]
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("\n".join(" ".join(rng.choice(vocab, 12)) for _ in range(300)) + "\n")
+    model = fasttext.train_unsupervised(str(corpus), dim=8, epoch=1, minCount=1, thread=1, minn=2, maxn=4,
+                                        verbose=0)
+    bin_path = tmp_path / "m.bin"
+    model.save_model(str(bin_path))
+    W = np.linalg.qr(rng.normal(size=(8, 8)))[0]
+    mdir = tmp_path / "map"
+    Mapping(W).save(mdir)
+    words = tmp_path / "words.txt"
+    words.write_text("alpha\nalphabeta\n")  # 'alphabeta' is out of vocabulary
+    out = tmp_path / "o.vec"
+    res = run_cli(["apply", mdir, bin_path, out, "--words", words, "-q"])
+    assert res.exit_code == 0, res.stderr
+    got = Embeddings.load(out, cache=False)
+    assert got.words == ["alpha", "alphabeta"]
+    expect = np.stack([model.get_word_vector("alpha"), model.get_word_vector("alphabeta")]) @ W
+    assert np.allclose(got.vectors, expect, atol=1e-5)
+
+
+def test_procrustes_errors_are_one_line(tmp_path, rotated):
+    src, tgt, train, test = rotated
+    other = write_vec(tmp_path / "o.vec", ["a", "b"], np.ones((2, 5), np.float32))
+    cases = [
+        (["--src-emb", src, "--tgt-emb", other, "--dico-train", train], "dimension mismatch"),
+        (["--src-emb", src, "--tgt-emb", tgt, "--dico-train", tmp_path / "missing.txt"], "no such file"),
+        (["--src-emb", src, "--tgt-emb", tgt, "--dico-train", test.parent / "empty.txt"], "no such file"),
+    ]
+    (tmp_path / "nopairs.txt").write_text("foo bar\n")
+    cases.append((["--src-emb", src, "--tgt-emb", tgt, "--dico-train", tmp_path / "nopairs.txt"], "no seed pair"))
+    for args, msg in cases:
+        res = run_cli(["procrustes", "xx", "yy", *args, "-q", "--refine", "0"])
+        assert res.exit_code == 2, (args, res.stderr)
+        assert msg in res.stderr and len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.output
+    res = run_cli(["bli-eval", "--src-emb", src, "--tgt-emb", tgt, "--dico", test, "--mapping", tmp_path])
+    assert res.exit_code == 2 and "not a mapping directory" in res.stderr
