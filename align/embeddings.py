@@ -23,7 +23,7 @@ import numpy as np
 from ._io import atomic_write, open_binary
 from .errors import InputError
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: meta.json keeps the first skipped lines (for the warnings)
 
 
 @dataclass
@@ -169,6 +169,10 @@ class Embeddings:
         file (or under `$ALIGN_CACHE` when that folder is read-only) and the cache is reused
         while the source's size and mtime are unchanged.
         """
+        if isinstance(path, str) and path.startswith("spacy:"):  # an installed spaCy pipeline's vectors
+            from .sources.spacy_vectors import load_spacy_vectors
+
+            return load_spacy_vectors(path[len("spacy:"):], words=words, max_vocab=max_vocab)
         start = time.perf_counter()
         path = Path(path)
         if max_vocab is not None and max_vocab < 1:
@@ -303,13 +307,19 @@ def _parse_text(path: Path, max_vocab: int | None, encoding: str) -> tuple[list[
     if not finite.all():
         bad = int(np.argmin(finite))
         raise InputError("vector holds NaN or infinity", name, row_lines[bad])
+    report.warnings.extend(_skip_warnings(name, report))
+    return words, vectors, report
+
+
+def _skip_warnings(name: str, report: LoadReport) -> list[str]:
+    """The warnings for skipped rows (also rebuilt when loading from the cache)."""
+    out = []
     if report.duplicates:
-        report.warnings.append(
+        out.append(
             f"{name}: {report.duplicates} duplicated words ignored (first at line {report.first_duplicate_line}); kept the first occurrence")
     if report.zero_vectors:
-        report.warnings.append(
-            f"{name}: {report.zero_vectors} zero vectors dropped (first at line {report.first_zero_line})")
-    return words, vectors, report
+        out.append(f"{name}: {report.zero_vectors} zero vectors dropped (first at line {report.first_zero_line})")
+    return out
 
 
 # ---- binary cache -----------------------------------------------------------
@@ -346,7 +356,10 @@ def _read_cache(path: Path, max_vocab: int | None) -> Embeddings | None:
     except (OSError, ValueError, KeyError, StopIteration):
         return None
     report = LoadReport(path=str(path), from_cache=True, cache_path=str(d),
-                        duplicates=meta.get("duplicates", 0), zero_vectors=meta.get("zero_vectors", 0))
+                        duplicates=meta.get("duplicates", 0), zero_vectors=meta.get("zero_vectors", 0),
+                        first_duplicate_line=meta.get("first_duplicate_line"),
+                        first_zero_line=meta.get("first_zero_line"))
+    report.warnings = _skip_warnings(str(path), report)
     return Embeddings(words, vectors[:n], report=report, name=path.name)
 
 
@@ -364,6 +377,8 @@ def _write_cache(path: Path, emb: Embeddings) -> None:
             f.write("".join(w + "\n" for w in emb.words))
         meta = _source_stamp(path)
         meta.update(duplicates=emb.report.duplicates, zero_vectors=emb.report.zero_vectors,
+                    first_duplicate_line=emb.report.first_duplicate_line,
+                    first_zero_line=emb.report.first_zero_line,
                     words=len(emb), dim=emb.dim)
         (tmp / "meta.json").write_text(json.dumps(meta))
         if d.exists():

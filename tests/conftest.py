@@ -1,0 +1,144 @@
+"""Shared fixtures: the benchmark kit, small vector files and a CLI runner.
+
+Every test runs with $ALIGN_CACHE pointing at a temporary folder, so no test writes a
+vector cache into the user's ~/.cache; and tests that read the read-only benchmark kit
+check that they left it exactly as they found it.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import align.cli
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parents[2] / "shared" / "bench"
+
+
+# ---- caches -------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def session_cache_dir(tmp_path_factory) -> Path:
+    """One $ALIGN_CACHE for the session, so the kit's big files are parsed once per run."""
+    return tmp_path_factory.mktemp("align-cache")
+
+
+@pytest.fixture(autouse=True)
+def _align_cache(monkeypatch, session_cache_dir) -> Path:
+    monkeypatch.setenv("ALIGN_CACHE", str(session_cache_dir))
+    return session_cache_dir
+
+
+# ---- the benchmark kit --------------------------------------------------------
+
+def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            st = p.lstat()
+            out[str(p.relative_to(root))] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+@pytest.fixture
+def bench() -> Path:
+    """Path to ../shared/bench; skips when the kit is absent. Fails if a test wrote into it."""
+    if not (BENCH / "vectors").is_dir():
+        pytest.skip(f"benchmark kit not found at {BENCH}")
+    before = _snapshot(BENCH)
+    yield BENCH
+    after = _snapshot(BENCH)
+    assert after == before, f"a test modified the read-only benchmark kit {BENCH}: " \
+        f"{sorted(set(after.items()) ^ set(before.items()))[:5]}"
+
+
+# ---- writing small vector files -----------------------------------------------
+
+def format_vec(words: Sequence[str], vectors: np.ndarray, header: bool = True, newline: str = "\n",
+               trailing: str = "") -> str:
+    """word2vec text for `words` and `vectors` (repr-exact floats), optionally without header."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    lines = [f"{len(words)} {vectors.shape[1]}"] if header else []
+    for w, row in zip(words, vectors):
+        lines.append(w + " " + " ".join(repr(float(v)) for v in row) + trailing)
+    return "".join(line + newline for line in lines)
+
+
+def write_vec(path: Path, words: Sequence[str], vectors: np.ndarray, *, header: bool = True,
+              newline: str = "\n", trailing: str = "") -> Path:
+    """Write a .vec (gzip when the name ends in .gz) and return its path."""
+    path = Path(path)
+    data = format_vec(words, vectors, header, newline, trailing).encode("utf-8")
+    if path.suffix == ".gz":
+        data = gzip.compress(data)
+    path.write_bytes(data)
+    return path
+
+
+@pytest.fixture
+def vec_writer(tmp_path):
+    """write(name, words, vectors, **kw) -> Path, inside the test's tmp_path."""
+    def write(name: str, words, vectors, **kw) -> Path:
+        return write_vec(tmp_path / name, words, vectors, **kw)
+    return write
+
+
+@pytest.fixture
+def small_space(tmp_path):
+    """A good source file, a good target file and a good dictionary (identity pairs w0..w9)."""
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(40)]
+    x = rng.normal(size=(40, 8)).astype(np.float32)
+    src = write_vec(tmp_path / "src.vec", words, x)
+    tgt = write_vec(tmp_path / "tgt.vec", words, x + 0.01 * rng.normal(size=x.shape).astype(np.float32))
+    dico = tmp_path / "dico.txt"
+    dico.write_text("".join(f"w{i} w{i}\n" for i in range(10)))
+    return src, tgt, dico
+
+
+# ---- running the command line -------------------------------------------------
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+    output: str  # stdout and stderr interleaved, as a terminal shows them
+
+    def stderr_lines(self) -> list[str]:
+        return self.stderr.splitlines()
+
+
+class _MainEntryPoint:
+    """Lets CliRunner call `align.cli.main(argv)`, the console entry point, so that its
+    error-to-exit-code mapping (not just the click group) is what the tests see."""
+
+    name = "align"
+
+    def main(self, args=(), prog_name=None, **extra):
+        return align.cli.main(list(args))
+
+
+def run_cli(args: Sequence[str | os.PathLike]) -> CliResult:
+    """Run `align ARGS` in process through `align.cli.main`, stdout and stderr kept apart.
+
+    Unexpected exceptions are not caught: a test that hits one fails with the traceback,
+    which is what a user would have seen instead of a one-line error.
+    """
+    runner = CliRunner()
+    res = runner.invoke(_MainEntryPoint(), [str(a) for a in args], prog_name="align",  # type: ignore[arg-type]
+                        catch_exceptions=False)
+    return CliResult(res.exit_code, res.stdout, res.stderr, res.output)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
