@@ -49,10 +49,11 @@ def load_embeddings(path: str, max_vocab: int | None, cache: bool = True):
 
 def format_bli_table(rows: list[tuple[str, dict]]) -> str:
     """A small text table: one row per (label, BLI result dict)."""
-    head = f"{'':<12} {'P@1':>7} {'P@5':>7} {'P@10':>7} {'queries':>8} {'coverage':>9}"
+    width = max([12] + [len(label) for label, _ in rows])
+    head = f"{'':<{width}} {'P@1':>7} {'P@5':>7} {'P@10':>7} {'queries':>8} {'coverage':>9}"
     lines = [head]
     for label, r in rows:
-        lines.append(f"{label:<12} {r['precision_at_1']:7.2f} {r['precision_at_5']:7.2f} {r['precision_at_10']:7.2f} "
+        lines.append(f"{label:<{width}} {r['precision_at_1']:7.2f} {r['precision_at_5']:7.2f} {r['precision_at_10']:7.2f} "
                      f"{r['n_queries']:8d} {100 * r['coverage']:8.1f}%")
     return "\n".join(lines)
 
@@ -283,6 +284,32 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, max_vocab,
         return
     for w, cands in result.items():
         click.echo(f"{w}: " + ", ".join(f"{c['word']} ({c['score']:.3f})" for c in cands))
+
+
+@cli.command("demo")
+@click.option("--dictionaries", type=click.Path(file_okay=False), default=None,
+              help="Folder with fr-fi.train.txt and fr-fi.test.txt (default: the repository's dictionaries/).")
+@click.option("--max-vocab", type=click.IntRange(min=1000), default=20000, show_default=True)
+@click.option("--refine", type=click.IntRange(min=1), default=5, show_default=True)
+@common_output
+def demo_cmd(dictionaries, max_vocab, refine, as_json, quiet):
+    """Align French and Finnish spaCy vectors with the shipped dictionary and print the BLI table."""
+    from .demo import run_demo
+
+    res = run_demo(dictionaries, max_vocab=max_vocab, refine=refine, show_progress=not quiet)
+    if as_json:
+        echo_json(res)
+        return
+    click.echo(f"French {res['src']} ({res['src_words']} words) → Finnish {res['tgt']} ({res['tgt_words']} words), "
+               f"{res['train_pairs']} training pairs")
+    table = []
+    for label, row in res["results"].items():
+        for retrieval, r in row["eval"].items():
+            table.append((f"{label} {retrieval}", r))
+    click.echo(format_bli_table(table))
+    for w, cands in res["translations"].items():
+        click.echo(f"  {w} → {', '.join(cands)}")
+    click.echo(f"{res['seconds']:.1f} s")
 
 
 from . import cli_sources as _cli_sources  # noqa: E402
