@@ -36,9 +36,10 @@ class Coverage:
 class Dictionary:
     """A list of (source, target) word pairs; a source may have many targets."""
 
-    def __init__(self, pairs: Iterable[tuple[str, str]], name: str = ""):
+    def __init__(self, pairs: Iterable[tuple[str, str]], name: str = "", path: str | None = None):
         self.pairs: list[tuple[str, str]] = list(pairs)
         self.name = name
+        self.path = path  # the file it was read from, for error messages
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -63,6 +64,8 @@ class Dictionary:
                 except UnicodeDecodeError as exc:
                     raise InputError(f"not valid {encoding.upper()} text (byte {exc.start + 1} of the line)",
                                      name, lineno) from None
+                if lineno == 1:
+                    line = line.lstrip("\ufeff")  # a UTF-8 byte-order mark
                 fields = line.split()
                 if not fields:
                     continue
@@ -74,7 +77,7 @@ class Dictionary:
                     pairs.append(pair)
         if not pairs:
             raise InputError("dictionary is empty", name)
-        return cls(pairs, name=Path(path).name)
+        return cls(pairs, name=Path(path).name, path=str(path))
 
     def save(self, path: str | os.PathLike, scores: Sequence[float] | None = None) -> None:
         """Write `source target` (or `source target score`) lines atomically."""

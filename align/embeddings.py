@@ -253,6 +253,8 @@ def _parse_text(path: Path, max_vocab: int | None, encoding: str) -> tuple[list[
                         f"not valid {encoding.upper()} text (byte {exc.start + 1} of the line is {raw[exc.start:exc.start + 1]!r}); "
                         "pass the file's encoding", name, lineno) from None
                 line = line.rstrip("\r\n").rstrip(" \t")
+                if lineno == 1:
+                    line = line.lstrip("\ufeff")  # a UTF-8 byte-order mark
                 if not line:
                     continue
                 if lineno == 1 and header_n is None:

@@ -92,7 +92,7 @@ def evaluate_bli(
     if len(rows) == 0:
         raise InputError(
             f"no dictionary pair has both words in the vocabularies ({cov.pairs} pairs: "
-            f"{cov.dropped_src} unknown source words, {cov.dropped_tgt} unknown target words)", dico.name or None)
+            f"{cov.dropped_src} unknown source words, {cov.dropped_tgt} unknown target words)", dico.path or dico.name or None)
     _, ids = retrieve(src.vectors, tgt.vectors, rows, k=10, method=retrieval,  # type: ignore[arg-type]
                       csls_k=csls_k, isf_beta=isf_beta, show_progress=show_progress)
     p = precision_at(ids, gold)

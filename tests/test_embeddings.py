@@ -491,3 +491,13 @@ def test_missing_dictionary_cli(tmp_path, small_space):
     dico = tmp_path / "nope.txt"
     res = run_cli(["bli-eval", "--src-emb", src, "--tgt-emb", tgt, "--dico", dico])
     assert_one_line_error(res, dico, None, "no such file")
+
+
+def test_utf8_byte_order_mark_is_ignored(tmp_path):
+    vec = tmp_path / "bom.vec"
+    vec.write_bytes(b"\xef\xbb\xbf2 3\na 1 2 3\nb 4 5 6\n")
+    emb = Embeddings.load(vec, cache=False)
+    assert emb.words == ["a", "b"] and emb.dim == 3
+    dico = tmp_path / "bom.txt"
+    dico.write_bytes(b"\xef\xbb\xbfa b\n")
+    assert Dictionary.load(dico).pairs == [("a", "b")]

@@ -42,7 +42,7 @@ def prepare(src: Embeddings, tgt: Embeddings, seeds: Dictionary | None, normaliz
             cov = seeds.coverage(src, tgt)
             raise InputError(
                 f"no seed pair has both words in the vocabularies ({cov.pairs} pairs: {cov.dropped_src} unknown "
-                f"source words, {cov.dropped_tgt} unknown target words)", seeds.name or None)
+                f"source words, {cov.dropped_tgt} unknown target words)", seeds.path or seeds.name or None)
     src_norm = Normalizer(parse_steps(normalize))
     tgt_norm = Normalizer(parse_steps(normalize))
     X = src_norm.fit_transform(src.vectors)
