@@ -54,7 +54,7 @@ def knn(queries: np.ndarray, base: np.ndarray, k: int, *, show_progress: bool = 
     scores = np.empty((n, k), dtype=np.float32)
     ids = np.empty((n, k), dtype=np.int64)
     starts = range(0, n, BLOCK)
-    for s in _progress(starts, show_progress, desc=desc, total=len(starts), unit="block"):
+    for s in _progress(starts, show_progress and len(starts) > 1, desc=desc, total=len(starts), unit="block"):
         q = np.ascontiguousarray(queries[s:s + BLOCK], dtype=np.float32)
         scores[s:s + BLOCK], ids[s:s + BLOCK] = index.search(q, k)
     return scores, ids
@@ -83,7 +83,8 @@ def log_partition(targets: np.ndarray, sources: np.ndarray, beta: float, *, samp
     block = max(256, min(BLOCK, int(2e8 // max(1, sources.shape[0]))))
     starts = range(0, targets.shape[0], block)
     with torch.no_grad():
-        for s in _progress(starts, show_progress, desc="ISF partition", total=len(starts), unit="block"):
+        for s in _progress(starts, show_progress and len(starts) > 1, desc="ISF partition", total=len(starts),
+                           unit="block"):
             t = torch.from_numpy(np.ascontiguousarray(targets[s:s + block], dtype=np.float32)).to(dev)
             out[s:s + block] = torch.logsumexp(beta * (t @ src.T), dim=1).cpu().numpy()
     return out
