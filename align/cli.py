@@ -5,7 +5,6 @@ Errors from the core (`AlignError`) become one line on stderr and exit code 2
 """
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from typing import Callable
@@ -315,6 +314,8 @@ def demo_cmd(dictionaries, max_vocab, refine, as_json, quiet):
 from . import cli_sources as _cli_sources  # noqa: E402
 
 _cli_sources.register(cli)  # align train, align download, align dictionary
+from . import cli_bridge as _cli_bridge  # noqa: E402
+_cli_bridge.register(cli)  # align bridge
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,14 +15,15 @@ import argparse
 import datetime as _dt
 import json
 import os
-import platform
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import machine_info, replace_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_BENCH = REPO.parent / "shared" / "bench"
@@ -78,28 +79,14 @@ def best_of(fn, n: int) -> tuple[float, object]:
 
 
 def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "unknown"
-    try:
-        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-        ram = f"{kb / 2**20:.1f} GiB"
-    except (OSError, AttributeError):
-        pass
-    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    """The shared machine description, plus this script's library versions."""
+    info = machine_info()
     import faiss
     import numpy
     import torch
 
-    return {"nproc": nproc, "cpu": cpu, "ram": ram, "python": platform.python_version(),
-            "numpy": numpy.__version__, "torch": torch.__version__, "faiss": faiss.__version__,
-            "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg())}
+    info.update(numpy=numpy.__version__, torch=torch.__version__, faiss=faiss.__version__)
+    return info
 
 
 def kit_file(bench: Path, rel: str, scratch: Path) -> Path:
@@ -291,22 +278,6 @@ def render(info: dict, load: dict | None, ev: dict | None, cli_s: float | None, 
     return "\n".join(L).rstrip() + "\n"
 
 
-def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace this script's section (heading to the next `## ` heading) or append it; keep the rest."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, l in enumerate(lines) if l.rstrip("\n") == HEADING), None)
-    if start is None:
-        body = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
-        tail = "".join(lines[end:])
-        body = "".join(lines[:start]) + section + ("\n" + tail if tail else "")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--bench", type=Path, default=DEFAULT_BENCH, help="the benchmark kit (default ../shared/bench)")
@@ -351,7 +322,7 @@ def main() -> None:
 
     info["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     section = render(info, load, ev, cli_s, mem, command, args.bench)
-    write_section(section, args.results)
+    replace_section(section, args.results)
     print(f"\nwrote section {HEADING!r} of {args.results}")
     if load and ev:
         ok = load["text"] < 2 and load["cache"] < 0.2 and ev["csls"]["seconds"] < 3

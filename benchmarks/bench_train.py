@@ -13,9 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import os
-import platform
-import re
 import shlex
 import shutil
 import subprocess
@@ -24,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import machine_info, replace_section  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = REPO.parent / "shared" / "bench" / "corpus" / "en-10M.txt.gz"
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
@@ -31,42 +31,12 @@ HEADING = "## Training fastText (issue 5)"
 
 
 def machine() -> dict:
-    """nproc, CPU model, RAM and the load before the run."""
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = "unknown"
-    try:
-        kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
-        ram = f"{kb / 2**20:.1f} GiB"
-    except (OSError, AttributeError):
-        pass
-    nproc = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    """The shared machine description, plus this script's library versions."""
+    info = machine_info()
     from importlib.metadata import version
 
-    return {"nproc": nproc, "cpu": cpu, "ram": ram, "python": platform.python_version(),
-            "fasttext": version("fasttext-wheel"), "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg())}
-
-
-def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace this script's section (heading to the next `## ` heading) or append it; keep the rest."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip("\n") == HEADING), None)
-    if start is None:
-        body = text.rstrip("\n") + "\n\n" + section
-    else:
-        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
-        tail = "".join(lines[end:])
-        body = "".join(lines[:start]) + section + ("\n" + tail if tail else "")
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(body, encoding="utf-8")
-    os.replace(tmp, path)
+    info["fasttext"] = version("fasttext-wheel")
+    return info
 
 
 def render(info: dict, r: dict, wall: float, command: str, sizes: dict) -> str:
@@ -137,7 +107,7 @@ def main() -> int:
     section = render(info, r, wall, command, sizes)
     print(section)
     if not args.no_write:
-        write_section(section)
+        replace_section(section)
         print(f"updated {RESULTS}", file=sys.stderr)
     return 0
 
