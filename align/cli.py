@@ -137,7 +137,7 @@ def resolve_dictionary(src: str, tgt: str, spec: str | None, split: str) -> str 
               help="Rounds of self-learning refinement (procrustes).")
 @click.option("--refine-mode", type=click.Choice(["mutual", "s2t", "t2s", "union", "intersection"]),
               default="mutual", show_default=True)
-@click.option("--refine-vocab", type=click.IntRange(min=10), default=15000, show_default=True,
+@click.option("--refine-vocab", type=click.IntRange(min=10), default=8000, show_default=True,
               help="Induce refinement pairs among the N most frequent words.")
 @click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True, help="RCSLS epochs.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True, help="RCSLS step size.")
@@ -314,6 +314,11 @@ def demo_cmd(dictionaries, max_vocab, refine, as_json, quiet):
 from . import cli_sources as _cli_sources  # noqa: E402
 
 _cli_sources.register(cli)  # align train, align download, align dictionary
+from . import cli_unsupervised as _cli_unsupervised  # noqa: E402
+
+_cli_unsupervised.register(cli)  # align unsupervised, align adversarial
+from . import cli_bridge as _cli_bridge  # noqa: E402
+_cli_bridge.register(cli)  # align bridge
 
 
 def main(argv: list[str] | None = None) -> None:

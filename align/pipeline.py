@@ -13,7 +13,7 @@ from .dictionary import Dictionary
 from .embeddings import Embeddings
 from .errors import InputError
 from .evaluate import evaluate_bli
-from .induction import induce
+from .induction import REFINE_VOCAB, induce
 from .mapping import Mapping
 
 
@@ -37,7 +37,7 @@ def evaluate_mapping(mapping: Mapping, src: Embeddings, tgt: Embeddings, dico: D
 
 def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Embeddings,
                   metrics: dict, induced_pairs: np.ndarray | None = None,
-                  induced_scores: np.ndarray | None = None, refine_vocab: int = 15000) -> dict:
+                  induced_scores: np.ndarray | None = None, refine_vocab: int = REFINE_VOCAB) -> dict:
     """Write the mapping, the mapped source vectors, the induced dictionary (with CSLS scores) and
     metrics.json into `output`; each file atomically. Returns the paths written."""
     out = Path(output)
@@ -86,7 +86,7 @@ def run_supervised(src: Embeddings, tgt: Embeddings, seeds: Dictionary, *, metho
         metrics["outputs"] = write_outputs(
             output, mapping, src, tgt, metrics,
             None if induced is None else induced.pairs, None if induced is None else induced.scores,
-            refine_vocab=getattr(aligner, "refine_vocab", 15000))
+            refine_vocab=getattr(aligner, "refine_vocab", REFINE_VOCAB))
     metrics["seconds"] = round(time.perf_counter() - started, 3)
     metrics["device"] = describe_device()
     return mapping, metrics

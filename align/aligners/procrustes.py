@@ -12,7 +12,7 @@ from ..device import torch_device
 from ..dictionary import Dictionary
 from ..embeddings import Embeddings
 from ..errors import InputError
-from ..induction import MODES, Induced, induce
+from ..induction import MODES, REFINE_VOCAB, Induced, induce
 from ..mapping import Mapping
 from ..normalize import DEFAULT_STEPS
 from .base import prepare
@@ -50,7 +50,7 @@ class ProcrustesAligner:
 
     method = "procrustes"
 
-    def __init__(self, normalize=DEFAULT_STEPS, refine: int = 0, refine_vocab: int = 15000,
+    def __init__(self, normalize=DEFAULT_STEPS, refine: int = 0, refine_vocab: int = REFINE_VOCAB,
                  refine_mode: str = "mutual", keep_seeds: bool = True, csls_k: int = 10,
                  criterion_words: int = 10000, seed: int = 0, show_progress: bool = False):
         if refine < 0:
