@@ -315,6 +315,9 @@ from . import cli_sources as _cli_sources  # noqa: E402
 
 _cli_sources.register(cli)  # align train, align download, align dictionary
 
+from . import cli_bridge as _cli_bridge  # noqa: E402
+
+_cli_bridge.register(cli)  # align bridge
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,76 @@
+"""`align bridge`: XLM-R (or any multilingual encoder) word vectors against and combined with the
+static alignment, in one table. align/cli.py imports this module at its end and calls `register(cli)`."""
+from __future__ import annotations
+
+import click
+
+_groups: list[click.Group] = []
+
+
+def register(group: click.Group) -> None:
+    """Add `bridge` to `group` (at once, or when this module has defined it)."""
+    _groups.append(group)
+    for command in globals().get("COMMANDS", ()):
+        group.add_command(command)
+
+
+# `register` comes first: align.cli may call it while this module is still importing align.cli
+from .cli import common_output, echo_json, resolve_dictionary, resolve_vectors  # noqa: E402
+
+
+@click.command("bridge")
+@click.argument("src_lang")
+@click.argument("tgt_lang")
+@click.option("--src-emb", type=str, default=None, help="Source static vectors (default: the data directory's file).")
+@click.option("--tgt-emb", type=str, default=None, help="Target static vectors.")
+@click.option("--dico-train", type=str, default=None, help="Training dictionary (default: the data directory's).")
+@click.option("--dico-eval", type=str, default=None, help="Test dictionary (default: the data directory's).")
+@click.option("--model", default="xlm-roberta-base", show_default=True,
+              help="Encoder: a Hugging Face name (downloaded or in the HF cache) or a local directory.")
+@click.option("--layers", default=None, help="Hidden-state layers to average, e.g. 0-4, 12, 0,2,4 "
+              "[default: the lower half, 0..L/2].")
+@click.option("--mode", type=click.Choice(["isolated", "context"]), default="isolated", show_default=True)
+@click.option("--corpus-src", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Context mode: source-language text, whitespace-tokenised, one sentence or paragraph a line.")
+@click.option("--corpus-tgt", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Context mode: target-language text.")
+@click.option("--max-sentences", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Context mode: occurrences averaged per word.")
+@click.option("--window", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Context mode: words of context kept on each side of an occurrence.")
+@click.option("--encode-vocab", type=click.IntRange(min=1), default=20000, show_default=True,
+              help="Encode each side's N most frequent static words (plus the dictionary words).")
+@click.option("--max-vocab", type=click.IntRange(min=1), default=200000, show_default=True)
+@click.option("--refine", type=click.IntRange(min=0), default=5, show_default=True)
+@click.option("--normalize", default="unit center unit", show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the held-out split.")
+@common_output
+def bridge_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, model, layers, mode, corpus_src,
+               corpus_tgt, max_sentences, window, encode_vocab, max_vocab, refine, normalize, batch_size, seed,
+               as_json, quiet) -> None:
+    """Compare encoder word vectors, encoder + Procrustes, fastText + Procrustes and their fusion on SRC→TGT BLI."""
+    from .bridge.compare import compare, describe, format_table
+    from .normalize import parse_steps
+
+    if mode == "context" and not (corpus_src or corpus_tgt):
+        raise click.UsageError("--mode context needs --corpus-src and/or --corpus-tgt")
+    res = compare(resolve_vectors(src_lang, src_emb), resolve_vectors(tgt_lang, tgt_emb),
+                  resolve_dictionary(src_lang, tgt_lang, dico_train, "train"),
+                  resolve_dictionary(src_lang, tgt_lang, dico_eval, "test"),
+                  model=model, layers=layers, mode=mode, corpus_src=corpus_src, corpus_tgt=corpus_tgt,
+                  max_sentences=max_sentences, window=window, max_vocab=max_vocab, encode_vocab=encode_vocab, refine=refine,
+                  normalize=parse_steps(normalize), batch_size=batch_size, seed=seed, show_progress=not quiet)
+    res.update(src=src_lang, tgt=tgt_lang)
+    if as_json:
+        echo_json(res)
+        return
+    for line in describe(res):
+        click.echo(line)
+    click.echo(format_table(res))
+    click.echo(f"{res['seconds']:.1f} s in all")
+
+
+COMMANDS = (bridge_cmd,)
+for _g in _groups:
+    _g.add_command(bridge_cmd)
