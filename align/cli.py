@@ -314,7 +314,9 @@ def demo_cmd(dictionaries, max_vocab, refine, as_json, quiet):
 from . import cli_sources as _cli_sources  # noqa: E402
 
 _cli_sources.register(cli)  # align train, align download, align dictionary
+from . import cli_unsupervised as _cli_unsupervised  # noqa: E402
 
+_cli_unsupervised.register(cli)  # align unsupervised, align adversarial
 from . import cli_bridge as _cli_bridge  # noqa: E402
 
 _cli_bridge.register(cli)  # align bridge

@@ -1,0 +1,66 @@
+"""End-to-end unsupervised jobs (shared by the CLI and the benchmarks): fit without seeds,
+evaluate when a test dictionary is given, write the same outputs as the supervised command."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from .device import describe as describe_device
+from .dictionary import Dictionary
+from .embeddings import Embeddings
+from .errors import InputError
+from .mapping import Mapping
+from .pipeline import _abs, evaluate_mapping, write_outputs
+
+UNSUPERVISED_METHODS: tuple[str, ...] = ("unsupervised", "adversarial")
+
+
+def make_unsupervised_aligner(method: str, **params):
+    """The aligner object for `method` ('unsupervised' or 'adversarial')."""
+    if method == "unsupervised":
+        from .aligners.unsupervised import UnsupervisedAligner
+
+        return UnsupervisedAligner(**params)
+    if method == "adversarial":
+        from .aligners.adversarial import AdversarialAligner
+
+        return AdversarialAligner(**params)
+    raise InputError(f"unknown method {method!r}; choose {' or '.join(UNSUPERVISED_METHODS)}")
+
+
+def run_unsupervised(src: Embeddings, tgt: Embeddings, *, method: str = "unsupervised",
+                     dico_eval: Dictionary | None = None, output: str | Path | None = None,
+                     src_lang: str = "src", tgt_lang: str = "tgt", started: float | None = None,
+                     **params) -> tuple[Mapping, dict]:
+    """Fit `method` with no seeds, evaluate on `dico_eval` if given, write outputs; return (mapping, metrics).
+
+    The metrics hold `criterion` (of the kept restart), `restarts` (each restart's criterion),
+    `distinctiveness` (how far each translation stands out of its neighbours), its
+    `null_distinctiveness` under random rotations, and `failed`; the caller decides how to report a failure.
+    """
+    started = time.perf_counter() if started is None else started
+    aligner = make_unsupervised_aligner(method, **params)
+    mapping = aligner.fit(src, tgt)
+    mapping.info.update(src_lang=src_lang, tgt_lang=tgt_lang,
+                        src_path=_abs(src.report.path), tgt_path=_abs(tgt.report.path))
+    metrics: dict = {"src": src_lang, "tgt": tgt_lang, "method": method, "params": mapping.info.get("params"),
+                     "criterion": round(float(aligner.criterion_), 6), "restarts": list(aligner.restarts_),
+                     "best_restart": int(aligner.best_restart_),
+                     "distinctiveness": round(float(aligner.distinctiveness_), 6),
+                     "null_distinctiveness": round(float(aligner.null_), 6),
+                     "failed": bool(aligner.failed_), "history": mapping.info.get("history", []),
+                     "fit_seconds": mapping.info.get("fit_seconds")}
+    if dico_eval is not None:
+        metrics["eval"] = evaluate_mapping(mapping, src, tgt, dico_eval,
+                                           show_progress=params.get("show_progress", False))
+    if output is not None:
+        induced = getattr(aligner, "induced_", None)
+        metrics["seconds"] = round(time.perf_counter() - started, 3)
+        metrics["device"] = describe_device()
+        metrics["outputs"] = write_outputs(
+            output, mapping, src, tgt, metrics,
+            None if induced is None else induced.pairs, None if induced is None else induced.scores,
+            refine_vocab=getattr(aligner, "refine_vocab", 15000))
+    metrics["seconds"] = round(time.perf_counter() - started, 3)
+    metrics["device"] = describe_device()
+    return mapping, metrics
