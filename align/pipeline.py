@@ -18,14 +18,18 @@ from .mapping import Mapping
 
 
 def make_aligner(method: str, **params):
-    """The aligner object for `method` ('procrustes' or 'rcsls') with the given parameters."""
-    from .aligners import ProcrustesAligner, RCSLSAligner
-
+    """The aligner object for `method` (procrustes, rcsls, unsupervised, adversarial) with the given parameters."""
     if method == "procrustes":
-        return ProcrustesAligner(**params)
-    if method == "rcsls":
-        return RCSLSAligner(**params)
-    raise InputError(f"unknown method {method!r}; choose procrustes or rcsls")
+        from .aligners import ProcrustesAligner as cls
+    elif method == "rcsls":
+        from .aligners import RCSLSAligner as cls
+    elif method == "unsupervised":
+        from .aligners.unsupervised import UnsupervisedAligner as cls
+    elif method == "adversarial":
+        from .aligners.adversarial import AdversarialAligner as cls
+    else:
+        raise InputError(f"unknown method {method!r}; choose procrustes, rcsls, unsupervised or adversarial")
+    return cls(**params)
 
 
 def evaluate_mapping(mapping: Mapping, src: Embeddings, tgt: Embeddings, dico: Dictionary,

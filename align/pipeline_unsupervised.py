@@ -10,22 +10,16 @@ from .dictionary import Dictionary
 from .embeddings import Embeddings
 from .errors import InputError
 from .mapping import Mapping
-from .pipeline import _abs, evaluate_mapping, write_outputs
+from .pipeline import make_aligner, _abs, evaluate_mapping, write_outputs
 
 UNSUPERVISED_METHODS: tuple[str, ...] = ("unsupervised", "adversarial")
 
 
 def make_unsupervised_aligner(method: str, **params):
     """The aligner object for `method` ('unsupervised' or 'adversarial')."""
-    if method == "unsupervised":
-        from .aligners.unsupervised import UnsupervisedAligner
-
-        return UnsupervisedAligner(**params)
-    if method == "adversarial":
-        from .aligners.adversarial import AdversarialAligner
-
-        return AdversarialAligner(**params)
-    raise InputError(f"unknown method {method!r}; choose {' or '.join(UNSUPERVISED_METHODS)}")
+    if method not in UNSUPERVISED_METHODS:
+        raise InputError(f"unknown method {method!r}; choose {' or '.join(UNSUPERVISED_METHODS)}")
+    return make_aligner(method, **params)
 
 
 def run_unsupervised(src: Embeddings, tgt: Embeddings, *, method: str = "unsupervised",
