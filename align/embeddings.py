@@ -365,30 +365,39 @@ def _read_cache(path: Path, max_vocab: int | None) -> Embeddings | None:
     return Embeddings(words, vectors[:n], report=report, name=path.name)
 
 
-def _write_cache(path: Path, emb: Embeddings) -> None:
-    """Write the cache atomically (temp folder, then rename); failure to cache is not an error."""
-    d = _cache_dir(path)
+def write_vector_dir(d: Path, words: Sequence[str], vectors: np.ndarray, meta: dict) -> bool:
+    """Write vectors.npy + words.txt + meta.json into folder `d` atomically (temp folder, then rename).
+
+    Returns False instead of raising when the folder cannot be written: a cache is optional.
+    """
     try:
         d.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=d.name + ".", suffix=".part", dir=d.parent))
     except OSError:
-        return
+        return False
     try:
-        np.save(tmp / "vectors.npy", np.ascontiguousarray(emb.vectors))
+        np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
         with open(tmp / "words.txt", "w", encoding="utf-8", newline="\n") as f:
-            f.write("".join(w + "\n" for w in emb.words))
-        meta = _source_stamp(path)
-        meta.update(duplicates=emb.report.duplicates, zero_vectors=emb.report.zero_vectors,
-                    first_duplicate_line=emb.report.first_duplicate_line,
-                    first_zero_line=emb.report.first_zero_line,
-                    words=len(emb), dim=emb.dim)
-        (tmp / "meta.json").write_text(json.dumps(meta))
+            f.write("".join(w + "\n" for w in words))
+        (tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         if d.exists():
             shutil.rmtree(d, ignore_errors=True)
         os.replace(tmp, d)
-        emb.report.cache_path = str(d)
+        return True
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
+        return False
+
+
+def _write_cache(path: Path, emb: Embeddings) -> None:
+    """Cache `emb` for the text file `path` (see `_cache_dir`); failure to cache is not an error."""
+    d = _cache_dir(path)
+    meta = _source_stamp(path)
+    meta.update(duplicates=emb.report.duplicates, zero_vectors=emb.report.zero_vectors,
+                first_duplicate_line=emb.report.first_duplicate_line,
+                first_zero_line=emb.report.first_zero_line, words=len(emb), dim=emb.dim)
+    if write_vector_dir(d, emb.words, emb.vectors, meta):
+        emb.report.cache_path = str(d)
 
 
 # ---- fastText .bin ----------------------------------------------------------

@@ -66,6 +66,25 @@ def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Em
     return paths
 
 
+def finish_run(aligner, mapping: Mapping, src: Embeddings, tgt: Embeddings, metrics: dict,
+               dico_eval: Dictionary | None, output: str | Path | None, started: float,
+               show_progress: bool = False) -> dict:
+    """Shared tail of every alignment job: evaluate (NN, CSLS), write outputs, stamp time and device."""
+    if dico_eval is not None:
+        metrics["eval"] = evaluate_mapping(mapping, src, tgt, dico_eval, show_progress=show_progress)
+    if output is not None:
+        induced = getattr(aligner, "induced_", None)
+        metrics["seconds"] = round(time.perf_counter() - started, 3)
+        metrics["device"] = describe_device()
+        metrics["outputs"] = write_outputs(
+            output, mapping, src, tgt, metrics,
+            None if induced is None else induced.pairs, None if induced is None else induced.scores,
+            refine_vocab=getattr(aligner, "refine_vocab", REFINE_VOCAB))
+    metrics["seconds"] = round(time.perf_counter() - started, 3)
+    metrics["device"] = describe_device()
+    return metrics
+
+
 def run_supervised(src: Embeddings, tgt: Embeddings, seeds: Dictionary, *, method: str = "procrustes",
                    dico_eval: Dictionary | None = None, output: str | Path | None = None,
                    src_lang: str = "src", tgt_lang: str = "tgt", started: float | None = None,
@@ -81,18 +100,7 @@ def run_supervised(src: Embeddings, tgt: Embeddings, seeds: Dictionary, *, metho
                      "seed_pairs": cov.to_dict(), "history": mapping.info.get("history", []),
                      "best_iteration": mapping.info.get("best_iteration"),
                      "fit_seconds": mapping.info.get("fit_seconds")}
-    if dico_eval is not None:
-        metrics["eval"] = evaluate_mapping(mapping, src, tgt, dico_eval, show_progress=params.get("show_progress", False))
-    if output is not None:
-        induced = getattr(aligner, "induced_", None)
-        metrics["seconds"] = round(time.perf_counter() - started, 3)
-        metrics["device"] = describe_device()
-        metrics["outputs"] = write_outputs(
-            output, mapping, src, tgt, metrics,
-            None if induced is None else induced.pairs, None if induced is None else induced.scores,
-            refine_vocab=getattr(aligner, "refine_vocab", REFINE_VOCAB))
-    metrics["seconds"] = round(time.perf_counter() - started, 3)
-    metrics["device"] = describe_device()
+    finish_run(aligner, mapping, src, tgt, metrics, dico_eval, output, started, params.get("show_progress", False))
     return mapping, metrics
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .device import describe as describe_device
 from .dictionary import Dictionary
 from .embeddings import Embeddings
 from .errors import InputError
 from .mapping import Mapping
-from .pipeline import make_aligner, _abs, evaluate_mapping, write_outputs
+from .pipeline import _abs, finish_run, make_aligner
 
 UNSUPERVISED_METHODS: tuple[str, ...] = ("unsupervised", "adversarial")
 
@@ -44,17 +43,5 @@ def run_unsupervised(src: Embeddings, tgt: Embeddings, *, method: str = "unsuper
                      "null_distinctiveness": round(float(aligner.null_), 6),
                      "failed": bool(aligner.failed_), "history": mapping.info.get("history", []),
                      "fit_seconds": mapping.info.get("fit_seconds")}
-    if dico_eval is not None:
-        metrics["eval"] = evaluate_mapping(mapping, src, tgt, dico_eval,
-                                           show_progress=params.get("show_progress", False))
-    if output is not None:
-        induced = getattr(aligner, "induced_", None)
-        metrics["seconds"] = round(time.perf_counter() - started, 3)
-        metrics["device"] = describe_device()
-        metrics["outputs"] = write_outputs(
-            output, mapping, src, tgt, metrics,
-            None if induced is None else induced.pairs, None if induced is None else induced.scores,
-            refine_vocab=getattr(aligner, "refine_vocab", 15000))
-    metrics["seconds"] = round(time.perf_counter() - started, 3)
-    metrics["device"] = describe_device()
+    finish_run(aligner, mapping, src, tgt, metrics, dico_eval, output, started, params.get("show_progress", False))
     return mapping, metrics

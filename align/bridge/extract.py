@@ -10,8 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -20,7 +18,7 @@ import numpy as np
 
 from .._io import open_binary
 from .._io import progress as _progress
-from ..embeddings import Embeddings, LoadReport
+from ..embeddings import Embeddings, LoadReport, write_vector_dir
 from ..errors import AlignError, InputError
 
 DEFAULT_MODEL = "xlm-roberta-base"
@@ -282,23 +280,8 @@ def _read_cache(d: Path, words: Sequence[str]) -> tuple[np.ndarray, dict] | None
 
 def _write_cache(d: Path, words: Sequence[str], vectors: np.ndarray, meta: dict) -> None:
     """Temp folder beside `d`, then rename; a failure to cache is not an error."""
-    try:
-        d.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=d.name + ".", suffix=".part", dir=d.parent))
-    except OSError:
-        return
-    try:
-        np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
-        (tmp / "words.txt").write_text("".join(w + "\n" for w in words), encoding="utf-8")
-        (tmp / "meta.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
-        if d.exists():
-            shutil.rmtree(d, ignore_errors=True)
-        os.replace(tmp, d)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
+    write_vector_dir(d, words, vectors, meta)
 
-
-# ---- the entry point ----------------------------------------------------------
 
 def _model_layers(model: str) -> int:
     """Number of transformer layers from config.json (no weights loaded)."""
