@@ -1,7 +1,9 @@
-"""The Mapping object: source/target normalisation steps + a linear map, saved without pickle.
+"""The Mapping object: source/target normalisation steps + linear maps, saved without pickle.
 
 `mapping.transform(x)` = normalise(x) @ W, with the statistics learnt at fit time, so
 vectors that were not in the training vocabulary are mapped exactly like the ones that were.
+Methods that move both spaces (VecMap-style whitening and re-weighting) also carry a
+target-side matrix `W_tgt`: the shared space is then normalise(y) @ W_tgt on the target side.
 """
 from __future__ import annotations
 
@@ -21,14 +23,23 @@ FORMAT_VERSION = 1
 
 
 class Mapping:
-    """A linear map W (d_src × d_tgt, row vectors: y ≈ x W) with the normalisers of both sides."""
+    """A linear map W (d_src × d_out, row vectors: y ≈ x W) with the normalisers of both sides.
+
+    `W_tgt` (d_tgt × d_out), when given, maps the normalised target vectors too (y W_tgt);
+    without it the target side is only normalised.
+    """
 
     def __init__(self, W: np.ndarray, src_norm: Normalizer | None = None, tgt_norm: Normalizer | None = None,
-                 info: dict | None = None):
+                 info: dict | None = None, W_tgt: np.ndarray | None = None):
         W = np.asarray(W, dtype=np.float32)
         if W.ndim != 2:
             raise InputError(f"mapping matrix must be 2-D, got shape {W.shape}")
+        if W_tgt is not None:
+            W_tgt = np.asarray(W_tgt, dtype=np.float32)
+            if W_tgt.ndim != 2 or W_tgt.shape[1] != W.shape[1]:
+                raise InputError(f"target-side matrix of shape {W_tgt.shape} does not match the source-side {W.shape}")
         self.W = W
+        self.W_tgt = W_tgt
         self.src_norm = src_norm or Normalizer(())
         self.tgt_norm = tgt_norm or Normalizer(())
         self.info: dict = dict(info or {})
@@ -40,12 +51,22 @@ class Mapping:
     def src_dim(self) -> int:
         return int(self.W.shape[0])
 
+    @property
+    def tgt_dim(self) -> int:
+        """Dimension of the target vectors this mapping expects."""
+        return int(self.W.shape[1] if self.W_tgt is None else self.W_tgt.shape[0])
+
     def is_orthogonal(self, tol: float = 1e-3) -> bool:
-        """True when W is square and WᵀW ≈ I."""
-        if self.W.shape[0] != self.W.shape[1]:
-            return False
-        eye = np.eye(self.W.shape[0], dtype=np.float64)
-        return bool(np.abs(self.W.T.astype(np.float64) @ self.W - eye).max() < tol)
+        """True when W (and W_tgt, if any) is square and WᵀW ≈ I."""
+        for M in (self.W, self.W_tgt):
+            if M is None:
+                continue
+            if M.shape[0] != M.shape[1]:
+                return False
+            eye = np.eye(M.shape[0], dtype=np.float64)
+            if np.abs(M.T.astype(np.float64) @ M - eye).max() >= tol:
+                return False
+        return True
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Map source vectors (rows) into the target space."""
@@ -58,11 +79,18 @@ class Mapping:
         """The source vector store mapped into the target space (same words)."""
         return emb.with_vectors(self.transform(emb.vectors))
 
+    def transform_target(self, y: np.ndarray) -> np.ndarray:
+        """Target vectors (rows) into the shared space: normalised, and mapped by W_tgt when there is one."""
+        y = np.asarray(y, dtype=np.float32)
+        if y.ndim != 2 or y.shape[1] != self.tgt_dim:
+            raise InputError(f"dimension mismatch: target vectors have {y.shape[-1]} dimensions, "
+                             f"the mapping expects {self.tgt_dim}")
+        y = self.tgt_norm.transform(y)
+        return y if self.W_tgt is None else y @ self.W_tgt
+
     def normalize_target(self, emb: Embeddings) -> Embeddings:
-        """The target vector store with the target side's recorded normalisation applied."""
-        if emb.dim != self.W.shape[1]:
-            raise InputError(f"dimension mismatch: target vectors have {emb.dim} dimensions, the mapping gives {self.W.shape[1]}")
-        return emb.with_vectors(self.tgt_norm.transform(emb.vectors))
+        """The target vector store in the shared space (recorded normalisation, then W_tgt if any)."""
+        return emb.with_vectors(self.transform_target(emb.vectors))
 
     def save(self, directory: str | os.PathLike) -> None:
         """Write `W.npy` and `mapping.json` (normalisation steps, provenance) into `directory`, atomically."""
@@ -71,13 +99,20 @@ class Mapping:
         tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".part", dir=directory.parent))
         try:
             np.save(tmp / "W.npy", self.W)
+            names = ["W.npy", "mapping.json"]
+            if self.W_tgt is not None:
+                np.save(tmp / "W_tgt.npy", self.W_tgt)
+                names.append("W_tgt.npy")
             meta = {"format": "align-mapping", "version": FORMAT_VERSION, "shape": list(self.W.shape),
+                    "tgt_shape": None if self.W_tgt is None else list(self.W_tgt.shape),
                     "src_normalize": self.src_norm.to_json(), "tgt_normalize": self.tgt_norm.to_json(),
                     "info": self.info}
             (tmp / "mapping.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
             if directory.exists():
                 # keep other files of an output directory: replace only our two files
-                for name in ("W.npy", "mapping.json"):
+                if self.W_tgt is None and (directory / "W_tgt.npy").exists():
+                    os.remove(directory / "W_tgt.npy")
+                for name in names:
                     os.replace(tmp / name, directory / name)
                 shutil.rmtree(tmp, ignore_errors=True)
             else:
@@ -107,5 +142,17 @@ class Mapping:
             raise InputError(f"unreadable matrix ({exc})", str(w_path)) from None
         if list(W.shape) != list(meta.get("shape", W.shape)):
             raise InputError(f"matrix shape {W.shape} disagrees with mapping.json {meta['shape']}", str(w_path))
+        W_tgt = None
+        if meta.get("tgt_shape") is not None:
+            t_path = directory / "W_tgt.npy"
+            if not t_path.exists():
+                raise InputError("mapping.json names a target-side matrix but W_tgt.npy is missing", str(directory))
+            try:
+                W_tgt = np.load(t_path, allow_pickle=False)
+            except ValueError as exc:
+                raise InputError(f"unreadable matrix ({exc})", str(t_path)) from None
+            if list(W_tgt.shape) != list(meta["tgt_shape"]):
+                raise InputError(f"matrix shape {W_tgt.shape} disagrees with mapping.json {meta['tgt_shape']}",
+                                 str(t_path))
         return cls(W, Normalizer.from_json(meta["src_normalize"]), Normalizer.from_json(meta["tgt_normalize"]),
-                   meta.get("info", {}))
+                   meta.get("info", {}), W_tgt)

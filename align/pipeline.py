@@ -42,14 +42,20 @@ def evaluate_mapping(mapping: Mapping, src: Embeddings, tgt: Embeddings, dico: D
 def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Embeddings,
                   metrics: dict, induced_pairs: np.ndarray | None = None,
                   induced_scores: np.ndarray | None = None, refine_vocab: int = REFINE_VOCAB) -> dict:
-    """Write the mapping, the mapped source vectors, the induced dictionary (with CSLS scores) and
-    metrics.json into `output`; each file atomically. Returns the paths written."""
+    """Write the mapping, the mapped source vectors (and target vectors when the mapping moves the
+    target side), the induced dictionary (with CSLS scores) and metrics.json into `output`; each
+    file atomically. Returns the paths written."""
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     mapping.save(out)
     mapped = mapping.transform_embeddings(src)
     vec_path = out / f"{mapping.info.get('src_lang', 'src')}.mapped.vec"
     mapped.save(vec_path)
+    paths = {"mapping": str(out), "mapped_vectors": str(vec_path)}
+    if mapping.W_tgt is not None:  # the target side moves too: write it in the shared space
+        tgt_path = out / f"{mapping.info.get('tgt_lang', 'tgt')}.mapped.vec"
+        mapping.normalize_target(tgt).save(tgt_path)
+        paths["mapped_target_vectors"] = str(tgt_path)
     if induced_pairs is None:
         ind = induce(mapped.vectors, mapping.normalize_target(tgt).vectors, max_rank=refine_vocab)
         induced_pairs, induced_scores = ind.pairs, ind.scores
@@ -59,8 +65,7 @@ def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Em
         for i in order:
             a, b = induced_pairs[i]
             f.write(f"{src.words[int(a)]} {tgt.words[int(b)]} {float(induced_scores[i]):.6f}\n")
-    paths = {"mapping": str(out), "mapped_vectors": str(vec_path), "induced_dictionary": str(dico_path),
-             "metrics": str(out / "metrics.json")}
+    paths.update(induced_dictionary=str(dico_path), metrics=str(out / "metrics.json"))
     with atomic_write(out / "metrics.json", "w") as f:
         json.dump({**metrics, "outputs": paths}, f, indent=1, ensure_ascii=False)
     return paths

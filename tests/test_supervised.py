@@ -143,3 +143,26 @@ def test_bad_inputs_are_clear_errors():
     with pytest.raises(InputError, match="not a mapping directory"):
         Mapping.load(src_dir := __import__("pathlib").Path(__file__).parent)
     assert src_dir.exists()
+
+
+def test_mapping_with_target_side_matrix_round_trips_and_is_applied(tmp_path):
+    rng = np.random.default_rng(5)
+    W, W_tgt = rotation(12, rng), rng.normal(size=(12, 12)).astype(np.float32)
+    tgt_norm = Normalizer(("center",))
+    tgt_norm.fit_transform(rng.normal(size=(50, 12)).astype(np.float32))
+    m = Mapping(W, Normalizer(("unit",)), tgt_norm, {"method": "x"}, W_tgt=W_tgt)
+    y = rng.normal(size=(4, 12)).astype(np.float32)
+    assert np.allclose(m.transform_target(y), m.tgt_norm.transform(y) @ W_tgt, atol=1e-6)
+    assert not m.is_orthogonal()
+    m.save(tmp_path / "map")
+    assert sorted(p.name for p in (tmp_path / "map").iterdir()) == ["W.npy", "W_tgt.npy", "mapping.json"]
+    m2 = Mapping.load(tmp_path / "map")
+    assert np.array_equal(m2.W_tgt, W_tgt) and np.array_equal(m2.transform_target(y), m.transform_target(y))
+    # overwriting with a one-sided mapping removes the stale target matrix
+    Mapping(W).save(tmp_path / "map")
+    assert Mapping.load(tmp_path / "map").W_tgt is None
+    assert not (tmp_path / "map" / "W_tgt.npy").exists()
+    with pytest.raises(InputError, match="target-side matrix"):
+        Mapping(W, W_tgt=np.ones((12, 5)))
+    with pytest.raises(InputError, match="dimension mismatch"):
+        m.transform_target(np.ones((2, 7), np.float32))
