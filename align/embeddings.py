@@ -198,13 +198,16 @@ class Embeddings:
         emb.report.path = str(path)
         return emb
 
-    def save(self, path: str | os.PathLike, precision: int = 6) -> None:
-        """Write word2vec text (`N D` header, one word per line; gzip if `.gz`), atomically."""
-        fmt = " ".join([f"%.{precision}g"] * self.dim)
-        with atomic_write(path, "w") as f:
-            f.write(f"{len(self)} {self.dim}\n")
-            for w, row in zip(self.words, self.vectors):
-                f.write(w + " " + fmt % tuple(row.tolist()) + "\n")
+    def save(self, path: str | os.PathLike, decimals: int = 6) -> None:
+        """Write word2vec text (`N D` header, one word per line, `decimals` digits after the point;
+        gzip if `.gz`), atomically."""
+        from .textformat import format_rows
+
+        with atomic_write(path, "wb") as f:
+            f.write(f"{len(self)} {self.dim}\n".encode())
+            for s in range(0, len(self), 8192):
+                rows = format_rows(self.vectors[s:s + 8192], decimals)
+                f.write(b"".join(w.encode("utf-8") + b" " + r + b"\n" for w, r in zip(self.words[s:s + 8192], rows)))
 
 
 # ---- text parsing -----------------------------------------------------------

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from .._io import progress as _progress
-from ..device import torch_device
+from ..device import small_linalg, torch_device
 from ..dictionary import Dictionary
 from ..embeddings import Embeddings
 from ..errors import InputError
@@ -31,7 +31,9 @@ def procrustes(X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None = None) 
     y = torch.from_numpy(np.ascontiguousarray(Y, dtype=np.float32)).to(dev, torch.float64)
     if weights is not None:
         x = x * torch.from_numpy(np.asarray(weights, dtype=np.float64)).to(dev)[:, None]
-    u, _, vt = torch.linalg.svd(x.T @ y, full_matrices=False)
+    m = x.T @ y
+    with small_linalg():
+        u, _, vt = torch.linalg.svd(m, full_matrices=False)
     return (u @ vt).to(torch.float32).cpu().numpy()
 
 

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from .._io import progress as _progress
-from ..device import torch_device
+from ..device import small_linalg, torch_device
 from ..dictionary import Dictionary
 from ..embeddings import Embeddings
 from ..errors import InputError
@@ -79,10 +79,12 @@ class RCSLSAligner:
         import torch
 
         if self.orthogonal:
-            u, _, vt = torch.linalg.svd(W, full_matrices=False)
+            with small_linalg():
+                u, _, vt = torch.linalg.svd(W, full_matrices=False)
             return u @ vt
         if self.spectral:
-            u, s, vt = torch.linalg.svd(W, full_matrices=False)
+            with small_linalg():
+                u, s, vt = torch.linalg.svd(W, full_matrices=False)
             return (u * s.clamp(max=1.0)) @ vt
         return W
 
