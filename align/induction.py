@@ -49,7 +49,8 @@ def induce(
     Three blocked passes over the similarities (align.similarity; bf16 products where the CPU
     has bf16 units unless `low_precision=False`): sources → r_T; targets → r_S and the target→source
     CSLS candidates; sources → the source→target CSLS candidates. Each word's `RESCORE` best
-    candidates are rescored with exact fp32 cosines, so bf16 rounding does not pick the neighbour.
+    candidates (and `csls_k + RESCORE` for r) are rescored with exact fp32 cosines, so bf16
+    rounding neither picks the neighbour nor shifts r.
     """
     import torch
 
@@ -58,14 +59,14 @@ def induce(
     S = normalize_rows(src_mapped[:max_rank])
     T = normalize_rows(tgt[:max_rank])
     lp = {"low_precision": low_precision}
-    r_t = block_topk(S, T, csls_k, **lp)[0].mean(axis=1)  # r_T(x) for every source
-    top_t, cand_ts = TopK(len(T), csls_k), TopK(len(T), RESCORE)
+    r_t = _mean_top(S, T, block_topk(S, T, csls_k + RESCORE, **lp)[1], csls_k)  # r_T(x) for every source
+    top_t, cand_ts = TopK(len(T), csls_k + RESCORE), TopK(len(T), RESCORE)
     r_t_row = None
     for s, blk in score_blocks(T, S, **lp):
         top_t.add(s, blk)  # r_S(y) needs the plain cosines: collect them before the block is changed
         r_t_row = torch.from_numpy(r_t).to(blk.device) if r_t_row is None else r_t_row
         cand_ts.add(s, blk.mul_(2).sub_(r_t_row))  # 2cos(y, x) − r_T(x)
-    r_s = top_t.result()[0].mean(axis=1)  # r_S(y) for every target
+    r_s = _mean_top(T, S, top_t.result()[1], csls_k)  # r_S(y) for every target
     nn_ts, cos_ts = _rescore(T, S, cand_ts.result()[1], r_t)
     cand_st = TopK(len(S), RESCORE)
     r_s_row = torch.from_numpy(r_s)
@@ -93,6 +94,12 @@ def induce(
     pairs = np.vstack([s2t, t2s[extra]]).astype(np.int64)
     scores = np.concatenate([csls_st, csls_ts[extra]]).astype(np.float32)
     return Induced(pairs, scores, criterion)
+
+
+def _mean_top(Q: np.ndarray, B: np.ndarray, cand: np.ndarray, k: int) -> np.ndarray:
+    """Mean of the `k` largest exact fp32 cosines among each query's candidates (CSLS's r)."""
+    cos = np.einsum("nd,ncd->nc", Q, B[cand])
+    return -np.sort(-cos, axis=1)[:, :k].mean(axis=1).astype(np.float32)
 
 
 def _rescore(Q: np.ndarray, B: np.ndarray, cand: np.ndarray, r_other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

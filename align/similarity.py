@@ -5,9 +5,10 @@ the same search again and again, and there the matrix product is cheap next to s
 best entries. So: the product runs in blocks of query rows into reused buffers (no page
 faults per block) in the fastest precision the device has — bf16 on CPUs with AMX or
 AVX512-BF16 (about 4× fp32), fp32 elsewhere, and on GPUs fp32 with torch's top-k — and
-selection uses faiss's heap over each block. bf16 scores differ from fp32 ones by at most
-about 3·2⁻⁸ for unit vectors; induction ranks by them (measured on the kit's fr→fi: the
-induced dictionaries of bf16 and fp32 agree on more than 99% of the pairs).
+selection uses faiss's heap over each block. bf16 scores differ from fp32 ones by up to
+about 3·2⁻⁸ for unit vectors, so callers keep a few more candidates than they need and
+rescore those in fp32 (align.induction does; on the kit's fr→fi its induced dictionaries are
+then identical to an fp32 search's).
 """
 from __future__ import annotations
 
