@@ -204,8 +204,11 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
 @click.option("--words", "words_file", type=click.Path(dir_okay=False), default=None,
               help="With a fastText .bin: map these words (one per line), OOV ones through subwords.")
 @click.option("--max-vocab", type=click.IntRange(min=1), default=None)
+@click.option("--side", type=click.Choice(["src", "tgt"]), default="src", show_default=True,
+              help="Which side of the mapping IN belongs to: source vectors are mapped, target vectors "
+                   "normalised (and mapped too when the method moves both sides).")
 @common_output
-def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, as_json, quiet):
+def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, side, as_json, quiet):
     """Map the vectors of IN (.vec/.txt[.gz] or fastText .bin) with a saved mapping into OUT (.vec)."""
     from .embeddings import Embeddings
     from .mapping import Mapping
@@ -221,9 +224,10 @@ def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, as_json, qu
         emb = _bin_words(in_path, words)
     else:
         emb = Embeddings.load(in_path, max_vocab=max_vocab)
-    mapped = m.transform_embeddings(emb)
+    mapped = m.transform_embeddings(emb) if side == "src" else m.normalize_target(emb)
     mapped.save(out_path)
-    result = {"mapping": mapping_dir, "input": in_path, "output": out_path, "words": len(mapped), "dim": mapped.dim}
+    result = {"mapping": mapping_dir, "input": in_path, "output": out_path, "side": side, "words": len(mapped),
+              "dim": mapped.dim}
     if as_json:
         echo_json(result)
     else:

@@ -97,6 +97,14 @@ def test_apply_and_translate(tmp_path, rotated):
     a = Embeddings.load(applied, cache=False)
     b = Embeddings.load(out / "xx.mapped.vec", cache=False)
     assert np.allclose(a.vectors, b.vectors, atol=1e-6)
+    # the target side: normalised with the statistics recorded at fit time, in the same space
+    res = run_cli(["apply", out, tgt, tmp_path / "tgt.applied.vec", "--side", "tgt", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["side"] == "tgt"
+    t = Embeddings.load(tmp_path / "tgt.applied.vec", cache=False)
+    m = Mapping.load(out)
+    assert np.allclose(t.vectors, m.normalize_target(Embeddings.load(tgt, cache=False)).vectors, atol=1e-6)
+    cos = (a.vectors[450] @ t.vectors[450]) / np.linalg.norm(a.vectors[450]) / np.linalg.norm(t.vectors[450])
+    assert cos > 0.99
     res = run_cli(["translate", out, "s450", "s500", "-k", "3", "--json"])
     assert res.exit_code == 0, res.stderr
     tr = json.loads(res.stdout)["translations"]
