@@ -139,6 +139,11 @@ def resolve_dictionary(src: str, tgt: str, spec: str | None, split: str) -> str 
               default="mutual", show_default=True)
 @click.option("--refine-vocab", type=click.IntRange(min=10), default=8000, show_default=True,
               help="Induce refinement pairs among the N most frequent words.")
+@click.option("--whiten", is_flag=True,
+              help="Procrustes inside the multi-step framework: whiten both sides on the seed rows first "
+                   "(and de-whiten after; Artetxe et al. 2018).")
+@click.option("--reweight", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Re-weight both mapped sides by the singular values to this power (VecMap: 0.5).")
 @click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True, help="RCSLS epochs.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True, help="RCSLS step size.")
 @click.option("--orthogonal", is_flag=True, help="RCSLS: keep the map orthogonal.")
@@ -150,7 +155,7 @@ def resolve_dictionary(src: str, tgt: str, spec: str | None, split: str) -> str 
 @click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
 @common_output
 def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
-                   refine_vocab, epochs, lr, orthogonal, normalize, max_vocab, output, seed, no_cache, as_json, quiet):
+                   refine_vocab, whiten, reweight, epochs, lr, orthogonal, normalize, max_vocab, output, seed, no_cache, as_json, quiet):
     """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
     import time
 
@@ -175,7 +180,8 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     seeds = build_seeds(train_spec, src, tgt)
     test = Dictionary.load(eval_path) if eval_path else None
     if method == "procrustes":
-        params = dict(normalize=steps, refine=refine, refine_mode=refine_mode, refine_vocab=refine_vocab, seed=seed)
+        params = dict(normalize=steps, refine=refine, refine_mode=refine_mode, refine_vocab=refine_vocab,
+                      whiten=whiten, reweight=reweight, seed=seed)
     else:
         params = dict(normalize=steps, epochs=epochs, lr=lr, orthogonal=orthogonal, seed=seed)
     _, metrics = run_supervised(src, tgt, seeds, method=method, dico_eval=test, output=output,

@@ -7,10 +7,29 @@ import os
 from typing import Iterator
 
 
+def _gpu_possible() -> bool:
+    """False when no GPU can be used, decided without importing torch (2+ s on a small CPU machine):
+    ALIGN_DEVICE=cpu, no torch, a CPU-only torch build ('+cpu'), or no GPU driver nodes."""
+    if os.environ.get("ALIGN_DEVICE", "").lower() == "cpu":
+        return False
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        if "+cpu" in version("torch"):
+            return False
+    except PackageNotFoundError:  # pragma: no cover - torch is a hard dependency
+        return False
+    return any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/nvidia0", "/proc/driver/nvidia", "/dev/kfd"))
+
+
 @functools.lru_cache(maxsize=None)
 def torch_device() -> str:
-    """'cuda' when torch sees a GPU (and ALIGN_DEVICE does not say 'cpu'), else 'cpu'."""
-    if os.environ.get("ALIGN_DEVICE", "").lower() == "cpu":
+    """'cuda' when torch sees a GPU (and ALIGN_DEVICE does not say 'cpu'), else 'cpu'.
+
+    On 'cpu' the dense steps (products, Procrustes SVDs) run in numpy/LAPACK and faiss, so a CPU run
+    never pays torch's import; torch is imported only where a GPU may be used, or for methods that
+    need its autograd (RCSLS, adversarial)."""
+    if not _gpu_possible():
         return "cpu"
     try:
         import torch
@@ -44,19 +63,23 @@ def describe() -> str:
 
 @contextlib.contextmanager
 def small_linalg() -> Iterator[None]:
-    """Run torch's dense decompositions of small matrices (d × d SVD) on one CPU thread.
+    """Run dense decompositions of small matrices (d × d SVD) on one CPU thread.
 
-    torch's multi-threaded LAPACK path is 10–50× slower than one thread on a 300 × 300 SVD
-    (0.24 s against 0.02 s on a 2-core machine, worse when other jobs hold the cores).
+    Multi-threaded LAPACK is 10–30× slower than one thread on a 300 × 300 SVD on a 2-core machine
+    (0.3–0.7 s against 0.02 s, worse when other jobs hold the cores): its threads spin waiting. This
+    limits numpy's BLAS (threadpoolctl) and, when torch is already imported, torch's threads.
     """
-    import torch
+    import sys
 
-    n = torch.get_num_threads()
-    if torch_device() == "cpu" and n > 1:
-        torch.set_num_threads(1)
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    n = torch.get_num_threads() if torch is not None else 1
+    with threadpool_limits(limits=1, user_api="blas"):
+        if torch is not None and n > 1:
+            torch.set_num_threads(1)
         try:
             yield
         finally:
-            torch.set_num_threads(n)
-    else:
-        yield
+            if torch is not None and n > 1:
+                torch.set_num_threads(n)

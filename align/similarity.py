@@ -1,123 +1,148 @@
 """Blocked top-k inner products for the loops that search many times (refinement, self-learning).
 
-Evaluation keeps exact fp32 faiss search (align.retrieval). Dictionary induction instead runs
-the same search again and again, and there the matrix product is cheap next to selecting the
-best entries. So: the product runs in blocks of query rows into reused buffers (no page
-faults per block) in the fastest precision the device has — bf16 on CPUs with AMX or
-AVX512-BF16 (about 4× fp32), fp32 elsewhere, and on GPUs fp32 with torch's top-k — and
-selection uses faiss's heap over each block. bf16 scores differ from fp32 ones by up to
-about 3·2⁻⁸ for unit vectors, so callers keep a few more candidates than they need and
-rescore those in fp32 (align.induction does; on the kit's fr→fi its induced dictionaries are
-then identical to an fp32 search's).
+One pass over the similarities of two sets gives what CSLS needs on both sides: each row's
+and each column's `k` best scores with their indices. The product runs in blocks of rows
+(memory: one block × all columns) and the selection uses faiss's heaps on the CPU (numpy
+products, so that a CPU run never needs torch) and torch's top-k on a GPU. Evaluation keeps
+its own exact search (align.retrieval).
 """
 from __future__ import annotations
-
-from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
 from .device import torch_device
 from .errors import InputError
 
-if TYPE_CHECKING:
-    import torch
-
-BLOCK = 1024  # query rows per block: memory is BLOCK × len(base) scores
+BLOCK = 2048  # rows per block: memory is BLOCK × len(base) scores
 
 
-def compute_dtype(device: str):
-    """bf16 on CPUs with bf16 matrix units, fp32 otherwise (GPUs are fast enough in fp32)."""
-    import torch
+class _Heaps:
+    """Running top-k of the rows of an (n × m) score matrix fed in row blocks (faiss min-heaps)."""
 
-    if device.startswith("cpu"):
-        cpu = getattr(torch, "cpu", None)
-        try:
-            if cpu is not None and (cpu._is_amx_tile_supported() or cpu._is_avx512_bf16_supported()):
-                return torch.bfloat16
-        except AttributeError:  # torch without the capability probes
-            pass
-    return torch.float32
+    def __init__(self, n: int, k: int):
+        import faiss
+
+        self.vals = np.empty((n, k), dtype=np.float32)
+        self.ids = np.empty((n, k), dtype=np.int64)
+        h = faiss.float_minheap_array_t()
+        h.nh, h.k = n, k
+        h.val, h.ids = faiss.swig_ptr(self.vals), faiss.swig_ptr(self.ids)
+        h.heapify()
+        self._h, self._ptr = h, faiss.swig_ptr
+
+    def add(self, block: np.ndarray, first_heap: int, first_id: int) -> None:
+        """Offer `block` (rows = heaps first_heap…, columns = ids first_id…; C-contiguous float32)."""
+        self._h.addn(block.shape[1], self._ptr(block), first_id, first_heap, block.shape[0])
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        self._h.reorder()  # best first
+        return self.vals, self.ids
 
 
-def score_blocks(queries, base, *, block: int = BLOCK, low_precision: bool = True
-                 ) -> Iterator[tuple[int, "torch.Tensor"]]:
-    """Yield (first row, fp32 scores of a block of query rows against all base rows).
+def _check(queries: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    q = np.ascontiguousarray(queries, dtype=np.float32)
+    b = np.ascontiguousarray(base, dtype=np.float32)
+    if q.ndim != 2 or b.ndim != 2 or q.shape[1] != b.shape[1]:
+        raise InputError(f"dimension mismatch: queries have shape {q.shape}, base has {b.shape}")
+    return q, b
 
-    The yielded tensor is a reused buffer: use it (or copy it) before asking for the next block.
-    """
+
+def row_col_topk(queries: np.ndarray, base: np.ndarray, k: int, *, cols: bool = True, block: int = BLOCK
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """In one blocked pass over Q Bᵀ: each query's `k` best base rows and (with `cols`) each base row's `k`
+    best queries. Returns (row scores (n, k), row ids, column scores (m, k), column ids), best first;
+    k is capped at the other side's size."""
+    q, b = _check(queries, base)
+    n, m = len(q), len(b)
+    kr, kc = min(k, m), min(k, n)
+    if torch_device() == "cuda":
+        return _row_col_topk_torch(q, b, kr, kc, cols, block)
+    rows = _Heaps(n, kr)
+    colh = _Heaps(m, kc) if cols else None
+    bT = np.ascontiguousarray(b.T)
+    buf = np.empty((min(block, n), m), dtype=np.float32)
+    tbuf = np.empty((m, min(block, n)), dtype=np.float32) if cols else None
+    for s in range(0, n, block):
+        nb = min(block, n - s)
+        blk = buf[:nb]
+        np.matmul(q[s:s + nb], bT, out=blk)
+        rows.add(blk, s, 0)
+        if colh is not None:
+            t = tbuf[:, :nb] if nb == tbuf.shape[1] else np.empty((m, nb), dtype=np.float32)
+            np.copyto(t, blk.T)
+            colh.add(t, 0, s)
+    rv, ri = rows.result()
+    if colh is None:
+        return rv, ri, None, None
+    cv, ci = colh.result()
+    return rv, ri, cv, ci
+
+
+def _row_col_topk_torch(q, b, kr, kc, cols, block):
     import torch
 
     dev = torch_device()
-    q, b = _as_tensor(queries, dev), _as_tensor(base, dev)
-    if q.shape[1] != b.shape[1]:
-        raise InputError(f"dimension mismatch: queries have {q.shape[1]}, base has {b.shape[1]}")
-    n, m = q.shape[0], b.shape[0]
-    dtype = compute_dtype(dev) if low_precision else torch.float32
+    qt, bt = torch.from_numpy(q).to(dev), torch.from_numpy(b).to(dev)
+    rv, ri, cv, ci = [], [], None, None
     with torch.no_grad():
-        bT = b.to(dtype).T.contiguous()
-        rows = min(block, n)
-        buf = torch.empty((rows, m), dtype=dtype, device=dev)
-        buf32 = buf if dtype == torch.float32 else torch.empty((rows, m), dtype=torch.float32, device=dev)
-        for s in range(0, n, block):
-            nb = min(block, n - s)
-            torch.matmul(q[s:s + nb].to(dtype), bT, out=buf[:nb])
-            if buf32 is not buf:
-                buf32[:nb].copy_(buf[:nb])
-            yield s, buf32[:nb]
+        for s in range(0, len(q), block):
+            blk = qt[s:s + block] @ bt.T
+            v, i = blk.topk(kr, dim=1)
+            rv.append(v), ri.append(i)
+            if cols:
+                v, i = blk.topk(min(kc, blk.shape[0]), dim=0)
+                i = i + s
+                if cv is not None:
+                    v, j = torch.cat([cv, v]).topk(min(kc, len(cv) + len(v)), dim=0)
+                    i = torch.gather(torch.cat([ci, i]), 0, j)
+                cv, ci = v, i
+        out = [torch.cat(rv).cpu().numpy(), torch.cat(ri).cpu().numpy().astype(np.int64)]
+        if cols:
+            out += [cv.T.contiguous().cpu().numpy(), ci.T.contiguous().cpu().numpy().astype(np.int64)]
+        else:
+            out += [None, None]
+    return tuple(out)
 
 
-class TopK:
-    """Running top-k of the rows of an (n × m) score matrix fed in row blocks (faiss heaps on CPU)."""
-
-    def __init__(self, n: int, k: int):
-        self.n, self.k = n, k
-        self.scores = np.empty((n, k), dtype=np.float32)
-        self.ids = np.empty((n, k), dtype=np.int64)
-        self._heaps = None
-
-    def add(self, start: int, block) -> None:
-        """Offer the scores of rows start … start+len(block) (a float32 torch tensor, all columns)."""
-        nb, m = block.shape
-        k = min(self.k, m)
-        if block.device.type != "cpu":
-            v, i = block.topk(k, dim=1)
-            self.scores[start:start + nb, :k], self.ids[start:start + nb, :k] = v.cpu().numpy(), i.cpu().numpy()
-            return
-        import faiss
-
-        if self._heaps is None:  # keeps the k largest values of each row
-            self.k = k
-            self.scores, self.ids = self.scores[:, :k].copy(), self.ids[:, :k].copy()
-            self._heaps = faiss.float_minheap_array_t()
-            self._heaps.nh, self._heaps.k = self.n, k
-            self._heaps.val, self._heaps.ids = faiss.swig_ptr(self.scores), faiss.swig_ptr(self.ids)
-            self._heaps.heapify()
-        self._heaps.addn(m, faiss.swig_ptr(block.contiguous().numpy()), 0, start, nb)
-
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
-        """(scores (n, k), indices (n, k)), best first."""
-        if self._heaps is not None:
-            self._heaps.reorder()
-            self._heaps = None
-        return self.scores[:, :self.k], self.ids[:, :self.k]
-
-
-def block_topk(queries, base, k: int, *, block: int = BLOCK, low_precision: bool = True
+def block_topk(queries: np.ndarray, base: np.ndarray, k: int, *, block: int = BLOCK
                ) -> tuple[np.ndarray, np.ndarray]:
-    """The `k` largest inner products of each query row among the base rows, best first.
-
-    Returns (scores float32 (n, k), indices int64 (n, k)) as numpy arrays. `low_precision`:
-    use bf16 products where the CPU has bf16 units (see the module docstring).
-    """
-    top = TopK(len(queries), k)
-    for s, blk in score_blocks(queries, base, block=block, low_precision=low_precision):
-        top.add(s, blk)
-    return top.result()
+    """The `k` largest inner products of each query row among the base rows, best first:
+    (scores float32 (n, k), indices int64 (n, k))."""
+    rv, ri, _, _ = row_col_topk(queries, base, k, cols=False, block=block)
+    return rv, ri
 
 
-def _as_tensor(x, dev: str):
-    import torch
+def best_adjusted(queries: np.ndarray, base: np.ndarray, cand_scores: np.ndarray, cand_ids: np.ndarray,
+                  penalty: np.ndarray, *, block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """For each query, the base row maximising 2·score − penalty[row] (CSLS up to a per-query constant),
+    exactly, and its plain score.
 
-    if isinstance(x, torch.Tensor):
-        return x.to(dev, torch.float32).contiguous()
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(dev)
+    The search starts from each query's best plain scores (`cand_*`, best first). A base row outside
+    them has a score of at most the last candidate's, c, so it can only win when its penalty is below
+    τ = 2c − (best candidate's value); those rows (few: the words with the lowest penalties) are
+    searched exactly, for the queries where any exist."""
+    adj = 2.0 * cand_scores - penalty[cand_ids]
+    j = adj.argmax(axis=1)
+    rows = np.arange(len(cand_ids))
+    best_id, best_score, best_adj = cand_ids[rows, j].copy(), cand_scores[rows, j].copy(), adj[rows, j].copy()
+    if cand_ids.shape[1] >= len(base):
+        return best_id.astype(np.int64), best_score.astype(np.float32)
+    tau = 2.0 * cand_scores[:, -1] - best_adj
+    order = np.argsort(penalty, kind="stable")
+    sorted_pen = penalty[order]
+    unsure = np.flatnonzero(tau > sorted_pen[0])
+    if len(unsure):
+        q, b = _check(queries, base)
+        unsure = unsure[np.argsort(tau[unsure])]  # similar τ in one block: similar prefixes of `order`
+        for s in range(0, len(unsure), block):
+            idx = unsure[s:s + block]
+            cut = int(np.searchsorted(sorted_pen, tau[idx].max()))
+            sub = order[:cut]
+            sc = q[idx] @ b[sub].T
+            a = 2.0 * sc - sorted_pen[None, :cut]
+            jj = a.argmax(axis=1)
+            better = a[np.arange(len(idx)), jj] > best_adj[idx]
+            win = idx[better]
+            best_id[win], best_score[win] = sub[jj[better]], sc[np.arange(len(idx))[better], jj[better]]
+            best_adj[win] = a[np.arange(len(idx))[better], jj[better]]
+    return best_id.astype(np.int64), best_score.astype(np.float32)

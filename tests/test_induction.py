@@ -6,7 +6,7 @@ import pytest
 
 from align.induction import induce
 from align.retrieval import normalize_rows
-from align.similarity import block_topk
+from align.similarity import best_adjusted, block_topk, row_col_topk
 from align.textformat import format_rows
 
 
@@ -30,39 +30,55 @@ def noisy_pair(n=1200, d=24, noise=0.25, seed=0):
 def test_block_topk_matches_brute_force_across_blocks():
     rng = np.random.default_rng(1)
     Q, B = rng.normal(size=(700, 30)).astype(np.float32), rng.normal(size=(500, 30)).astype(np.float32)
-    scores, ids = block_topk(Q, B, 7, block=128, low_precision=False)
+    scores, ids = block_topk(Q, B, 7, block=128)
     M = Q.astype(np.float64) @ B.T.astype(np.float64)
     expect = np.argsort(-M, axis=1)[:, :7]
     assert np.array_equal(ids, expect)
     assert np.allclose(scores, np.take_along_axis(M, expect, axis=1), atol=1e-4)
     # more neighbours asked than there are rows: all of them, best first
-    s2, i2 = block_topk(Q[:3], B[:5], 9, low_precision=False)
+    s2, i2 = block_topk(Q[:3], B[:5], 9)
     assert i2.shape == (3, 5) and np.all(np.diff(s2, axis=1) <= 0)
 
 
-def test_block_topk_low_precision_finds_the_same_neighbours_of_separated_data():
-    X, Y, q = noisy_pair(n=900, noise=0.05)
-    _, ids = block_topk(normalize_rows(X @ q), normalize_rows(Y), 1)
-    assert np.mean(ids[:, 0] == np.arange(900)) > 0.99
+def test_row_col_topk_gives_both_sides_of_one_pass():
+    rng = np.random.default_rng(2)
+    Q, B = rng.normal(size=(530, 12)).astype(np.float32), rng.normal(size=(410, 12)).astype(np.float32)
+    rv, ri, cv, ci = row_col_topk(Q, B, 6, block=100)  # several blocks, a ragged last one
+    M = Q.astype(np.float64) @ B.T.astype(np.float64)
+    assert np.array_equal(ri, np.argsort(-M, axis=1)[:, :6])
+    assert np.array_equal(ci, np.argsort(-M.T, axis=1)[:, :6])
+    assert np.allclose(cv, np.take_along_axis(M.T, ci, axis=1), atol=1e-4)
 
 
-@pytest.mark.parametrize("low_precision", [False, True])
-def test_induce_equals_brute_force_csls(low_precision):
+def test_best_adjusted_is_exact_when_the_answer_lies_outside_the_candidates():
+    rng = np.random.default_rng(4)
+    Q, B = normalize_rows(rng.normal(size=(50, 8))), normalize_rows(rng.normal(size=(300, 8)))
+    penalty = np.zeros(300, dtype=np.float32)
+    penalty[rng.choice(300, 150, replace=False)] = 1.5  # half the rows are hubs: their cosines do not win
+    rv, ri = block_topk(Q, B, 3)
+    best, score = best_adjusted(Q, B, rv, ri, penalty)
+    A = 2 * (Q @ B.T) - penalty
+    assert np.array_equal(best, A.argmax(axis=1))
+    assert np.allclose(score, (Q @ B.T)[np.arange(50), best], atol=1e-6)
+
+
+def test_induce_equals_brute_force_csls():
     X, Y, q = noisy_pair()
     nn_st, nn_ts, M = brute_csls(X @ q, Y)
-    ind = induce(X @ q, Y, max_rank=1200, mode="s2t", low_precision=low_precision)
+    ind = induce(X @ q, Y, max_rank=1200, mode="s2t")
     agree = np.mean(ind.pairs[:, 1] == nn_st)
-    t2s = induce(X @ q, Y, max_rank=1200, mode="t2s", low_precision=low_precision)
+    t2s = induce(X @ q, Y, max_rank=1200, mode="t2s")
     agree_ts = np.mean(t2s.pairs[:, 0] == nn_ts)
-    # bf16 ranks, fp32 rescores the best few: the same dictionary as an exact search
     assert agree == 1.0 and agree_ts == 1.0
     # the criterion is the mean cosine of the source→target CSLS picks
     assert ind.criterion == pytest.approx(M[np.arange(1200), ind.pairs[:, 1]].mean(), abs=1e-5)
-    mutual = induce(X @ q, Y, max_rank=1200, low_precision=False)
+    mutual = induce(X @ q, Y, max_rank=1200)
     expect = {(i, int(j)) for i, j in enumerate(nn_st) if nn_ts[j] == i}
     assert {tuple(p) for p in mutual.pairs.tolist()} == expect
-    union = induce(X @ q, Y, max_rank=1200, mode="union", low_precision=False)
+    union = induce(X @ q, Y, max_rank=1200, mode="union")
     assert len(union.pairs) == len(np.unique(union.pairs, axis=0)) >= len(mutual.pairs)
+    expect_union = {(i, int(j)) for i, j in enumerate(nn_st)} | {(int(i), j) for j, i in enumerate(nn_ts)}
+    assert {tuple(p) for p in union.pairs.tolist()} == expect_union
 
 
 def test_induce_only_looks_at_the_most_frequent_words():
