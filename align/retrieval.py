@@ -130,6 +130,8 @@ def retrieve(
         return knn(q, tgt, k, show_progress=show_progress, desc="NN")
     ones = np.ones((q.shape[0], 1), dtype=np.float32)
     if method == "csls":
+        if queries is not None and _prune_pays(len(q), len(src), len(tgt)):
+            return csls_pruned(src, tgt, np.asarray(queries, dtype=np.int64), k, csls_k=csls_k)
         r_src = mean_knn_similarity(tgt, src, csls_k, show_progress=show_progress, desc="CSLS r_S")
         r_tgt = mean_knn_similarity(q, tgt, csls_k)
         base = np.hstack([tgt, -0.5 * r_src[:, None]])
@@ -140,3 +142,47 @@ def retrieve(
     base = np.hstack([tgt, -(logz / isf_beta)[:, None]])
     scores, ids = knn(np.hstack([q, ones]), base, k, show_progress=show_progress, desc="ISF")
     return isf_beta * scores, ids
+
+
+PRUNE_SOURCES = 2048  # sources that give every target a cheap lower bound of r_S (csls_pruned)
+
+
+def _prune_pays(n_queries: int, n_src: int, n_tgt: int) -> bool:
+    """Pruned CSLS is worth it for a few queries (a test dictionary) against large vocabularies."""
+    return n_src > 4 * PRUNE_SOURCES and n_queries * n_tgt <= 64_000_000 and n_queries <= n_src // 4
+
+
+def csls_pruned(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int = 10, *, csls_k: int = 10
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact CSLS top-k of a few query rows, computing r_S only for the targets that can rank.
+
+    r_S(y), the mean cosine of target y to its `csls_k` nearest sources, is what makes CSLS cost a
+    full target × source search. A top-k over any subset of sources gives a lower bound L(y) ≤ r_S(y),
+    hence an upper bound 2cos(x, y) − L(y) of every query's score. Exact r_S of the targets with the
+    best bounds gives each query a k-th best exact score τ; a target whose bound stays below τ for
+    every query cannot enter any top-k, so r_S is computed exactly only for the others. Same result
+    as the full computation (rows are unit length; inputs as in `retrieve`).
+    """
+    q = np.ascontiguousarray(src[queries], dtype=np.float32)
+    k = min(k, len(tgt))
+    r_tgt = mean_knn_similarity(q, tgt, csls_k)
+    cos = q @ tgt.T  # n_queries × n_tgt: small by _prune_pays
+    sub = np.union1d(np.arange(min(PRUNE_SOURCES, len(src))), queries)
+    lower = mean_knn_similarity(tgt, np.ascontiguousarray(src[sub]), csls_k) - 1e-5  # margin for rounding
+    upper = 2.0 * cos - lower[None, :]
+    r_src = np.full(len(tgt), np.nan, dtype=np.float32)
+
+    def exact(cols: np.ndarray) -> None:
+        todo = cols[np.isnan(r_src[cols])]
+        if len(todo):
+            r_src[todo] = mean_knn_similarity(np.ascontiguousarray(tgt[todo]), src, csls_k)
+
+    first = np.unique(np.argpartition(-upper, k - 1, axis=1)[:, :k]) if k < len(tgt) else np.arange(len(tgt))
+    exact(first)
+    tau = np.partition(-(2.0 * cos[:, first] - r_src[first][None, :]), k - 1, axis=1)[:, k - 1] * -1.0
+    cand = np.union1d(first, np.flatnonzero((upper >= tau[:, None]).any(axis=0)))
+    exact(cand)
+    scores = 2.0 * cos[:, cand] - r_src[cand][None, :]
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    ids = cand[top]
+    return np.take_along_axis(scores, top, axis=1) - r_tgt[:, None], ids.astype(np.int64)

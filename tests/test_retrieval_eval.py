@@ -83,6 +83,23 @@ def test_retrieve_matches_brute_force(small_problem, method, kw):
     assert_same_topk(scores, ids, ref, 10)
 
 
+@pytest.mark.parametrize("csls_k", [10, 3])
+def test_pruned_csls_equals_the_full_computation(csls_k, monkeypatch):
+    """The pruned path (r_S only for targets that can rank) gives the brute-force CSLS top-k, also
+    when hubs and anti-hubs make the lower bounds loose."""
+    rng = np.random.default_rng(11)
+    src = rng.normal(size=(2400, 12))
+    tgt = rng.normal(size=(1800, 12))
+    hubs = rng.choice(1800, 60, replace=False)
+    tgt[hubs] += 3 * src[:60]  # targets close to many sources: large r_S
+    queries = rng.choice(2400, size=150, replace=False)
+    monkeypatch.setattr(align.retrieval, "PRUNE_SOURCES", 200)
+    assert align.retrieval._prune_pays(150, 2400, 1800)
+    scores, ids = retrieve(src.astype(np.float32), tgt.astype(np.float32), queries, k=10, method="csls",
+                           csls_k=csls_k)
+    assert_same_topk(scores, ids, ref_csls(src, tgt, queries, k=csls_k), 10)
+
+
 @pytest.mark.parametrize("method", ["nn", "csls", "isf"])
 def test_retrieve_blocked_equals_unblocked(small_problem, method, monkeypatch):
     """Small query blocks (several faiss calls, several partition blocks) change nothing."""
