@@ -163,13 +163,16 @@ def csls_pruned(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int = 
     every query cannot enter any top-k, so r_S is computed exactly only for the others. Same result
     as the full computation (rows are unit length; inputs as in `retrieve`).
     """
+    from .similarity import top_rows
+
     q = np.ascontiguousarray(src[queries], dtype=np.float32)
     k = min(k, len(tgt))
     r_tgt = mean_knn_similarity(q, tgt, csls_k)
     cos = q @ tgt.T  # n_queries × n_tgt: small by _prune_pays
     sub = np.union1d(np.arange(min(PRUNE_SOURCES, len(src))), queries)
     lower = mean_knn_similarity(tgt, np.ascontiguousarray(src[sub]), csls_k) - 1e-5  # margin for rounding
-    upper = 2.0 * cos - lower[None, :]
+    upper = cos * 2.0
+    upper -= lower[None, :]
     r_src = np.full(len(tgt), np.nan, dtype=np.float32)
 
     def exact(cols: np.ndarray) -> None:
@@ -177,12 +180,10 @@ def csls_pruned(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int = 
         if len(todo):
             r_src[todo] = mean_knn_similarity(np.ascontiguousarray(tgt[todo]), src, csls_k)
 
-    first = np.unique(np.argpartition(-upper, k - 1, axis=1)[:, :k]) if k < len(tgt) else np.arange(len(tgt))
+    first = np.unique(top_rows(upper, k)[1])
     exact(first)
-    tau = np.partition(-(2.0 * cos[:, first] - r_src[first][None, :]), k - 1, axis=1)[:, k - 1] * -1.0
+    tau = top_rows(2.0 * cos[:, first] - r_src[first][None, :], k)[0][:, -1]  # each query's k-th best exact score
     cand = np.union1d(first, np.flatnonzero((upper >= tau[:, None]).any(axis=0)))
     exact(cand)
-    scores = 2.0 * cos[:, cand] - r_src[cand][None, :]
-    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
-    ids = cand[top]
-    return np.take_along_axis(scores, top, axis=1) - r_tgt[:, None], ids.astype(np.int64)
+    scores, top = top_rows(2.0 * cos[:, cand] - r_src[cand][None, :], k)
+    return scores - r_tgt[:, None], cand[top].astype(np.int64)

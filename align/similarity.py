@@ -104,6 +104,14 @@ def _row_col_topk_torch(q, b, kr, kc, cols, block):
     return tuple(out)
 
 
+def top_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The `k` largest entries of each row of a score matrix in memory, best first: (values, column ids)."""
+    scores = np.ascontiguousarray(scores, dtype=np.float32)
+    h = _Heaps(len(scores), min(k, scores.shape[1]))
+    h.add(scores, 0, 0)
+    return h.result()
+
+
 def block_topk(queries: np.ndarray, base: np.ndarray, k: int, *, block: int = BLOCK
                ) -> tuple[np.ndarray, np.ndarray]:
     """The `k` largest inner products of each query row among the base rows, best first:

@@ -8,6 +8,8 @@ is what word2vec, fastText, MUSE and VecMap readers parse.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 _PAD = 0  # placeholder byte, deleted at the end
@@ -19,10 +21,16 @@ def format_rows(vectors: np.ndarray, decimals: int = 6) -> list[bytes]:
     vectors = np.asarray(vectors)
     if vectors.ndim != 2:
         raise ValueError(f"expected a 2-D matrix, got shape {vectors.shape}")
-    out: list[bytes] = []
-    for s in range(0, len(vectors), _ROWS):
-        out.extend(_format_block(vectors[s:s + _ROWS], decimals))
-    return out
+    starts = range(0, len(vectors), _ROWS)
+    workers = min(len(starts), os.cpu_count() or 1, 4)
+    if workers > 1:  # numpy releases the GIL in the array arithmetic: blocks format in parallel
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as ex:
+            parts = list(ex.map(lambda s: _format_block(vectors[s:s + _ROWS], decimals), starts))
+    else:
+        parts = [_format_block(vectors[s:s + _ROWS], decimals) for s in starts]
+    return [row for part in parts for row in part]
 
 
 _DIGITS3 = np.array([[ord(c) for c in f"{i:03d}"] for i in range(1000)], dtype=np.uint8)  # 0 → b"000"

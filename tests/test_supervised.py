@@ -166,3 +166,46 @@ def test_mapping_with_target_side_matrix_round_trips_and_is_applied(tmp_path):
         Mapping(W, W_tgt=np.ones((12, 5)))
     with pytest.raises(InputError, match="dimension mismatch"):
         m.transform_target(np.ones((2, 7), np.float32))
+
+
+def test_multistep_without_whitening_or_reweighting_is_procrustes():
+    from align.aligners.multistep import multistep
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(400, 20))
+    Y = X @ rotation(20, rng) + 0.1 * rng.normal(size=(400, 20))
+    Wa, Wb = multistep(X, Y, whiten=False, reweight=0.0)
+    np.testing.assert_allclose(Wa @ Wb.T, procrustes(X.astype(np.float32), Y.astype(np.float32)), atol=1e-4)
+
+
+def test_multistep_whitening_decorrelates_and_dewhitening_restores_the_geometry():
+    from align.aligners.multistep import multistep
+
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(600, 16)) * np.linspace(0.2, 3.0, 16)  # very unequal variances
+    R = rotation(16, rng)
+    Y = X @ R
+    Wa, Wb = multistep(X, Y, whiten=True, reweight=0.0, dewhiten=False)
+    cov = (X @ Wa).T @ (X @ Wa)
+    np.testing.assert_allclose(cov, np.eye(16), atol=1e-3)  # whitened and rotated: identity covariance
+    np.testing.assert_allclose(X @ Wa, Y @ Wb, atol=1e-3)  # an exact rotation: both sides meet
+    Wa, Wb = multistep(X, Y, whiten=True, reweight=0.0, dewhiten=True)
+    G = (X @ Wa) @ (X @ Wa).T
+    np.testing.assert_allclose(G, X @ X.T, atol=1e-2 * np.abs(X @ X.T).max())  # de-whitened: the original Gram
+    np.testing.assert_allclose(X @ Wa, Y @ Wb, atol=1e-3)
+    with pytest.raises(InputError, match="at least as many seed pairs"):
+        multistep(X[:10], Y[:10], whiten=True)
+
+
+def test_whitened_reweighted_procrustes_maps_both_sides_and_round_trips(tmp_path):
+    src, tgt, _ = make_pair(n=1500, d=30, noise=0.05, seed=6)
+    aligner = ProcrustesAligner(whiten=True, reweight=0.5, refine=2, refine_vocab=1500)
+    m = aligner.fit(src, tgt, true_dico(range(0, 1500, 3)))
+    assert m.W_tgt is not None and not m.is_orthogonal()
+    r = evaluate_bli(m.transform_embeddings(src), m.normalize_target(tgt), true_dico(range(1, 1500, 3)), "csls")
+    assert r.precision_at_1 == 100.0
+    m.save(tmp_path / "m")
+    back = Mapping.load(tmp_path / "m")
+    np.testing.assert_array_equal(back.transform(src.vectors[:50]), m.transform(src.vectors[:50]))
+    np.testing.assert_array_equal(back.transform_target(tgt.vectors[:50]), m.transform_target(tgt.vectors[:50]))
+    assert back.info["params"]["whiten"] is True and back.info["params"]["reweight"] == 0.5

@@ -42,7 +42,7 @@ def test_procrustes_command_json_and_outputs(tmp_path, rotated, method):
         assert m["eval"][r]["precision_at_1"] == 100.0
         assert m["eval"][r]["n_queries"] == 200 and m["eval"][r]["coverage"] == 1.0
         assert {"precision_at_5", "precision_at_10"} <= set(m["eval"][r])
-    assert m["seconds"] > 0 and "cpu" in m["device"] or "cuda" in m["device"]
+    assert m["seconds"] > 0 and ("cpu" in m["device"] or "cuda" in m["device"])
     assert sorted(p.name for p in out.iterdir()) == ["W.npy", "induced.txt", "mapping.json", "metrics.json",
                                                      "xx.mapped.vec"]
     assert json.loads((out / "metrics.json").read_text())["eval"]["csls"]["precision_at_1"] == 100.0
@@ -154,3 +154,25 @@ def test_procrustes_errors_are_one_line(tmp_path, rotated):
         assert msg in res.stderr and len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.output
     res = run_cli(["bli-eval", "--src-emb", src, "--tgt-emb", tgt, "--dico", test, "--mapping", tmp_path])
     assert res.exit_code == 2 and "not a mapping directory" in res.stderr
+
+
+def test_procrustes_whiten_reweight_writes_both_mapped_sides(tmp_path, rotated):
+    src, tgt, train, test = rotated
+    out = tmp_path / "out"
+    res = run_cli(["procrustes", "xx", "yy", "--src-emb", src, "--tgt-emb", tgt, "--dico-train", train,
+                   "--dico-eval", test, "--whiten", "--reweight", "0.5", "--refine", "1", "--refine-vocab", "500",
+                   "--output", out, "--json", "--quiet"])
+    assert res.exit_code == 0, res.stderr
+    m = json.loads(res.stdout)
+    assert m["params"]["whiten"] is True and m["params"]["reweight"] == 0.5
+    assert m["eval"]["csls"]["precision_at_1"] == 100.0
+    assert {"W_tgt.npy", "xx.mapped.vec", "yy.mapped.vec"} <= {p.name for p in out.iterdir()}
+    mp = Mapping.load(out)
+    mapped_t = Embeddings.load(out / "yy.mapped.vec", cache=False)
+    assert np.allclose(mapped_t.vectors, mp.transform_target(Embeddings.load(tgt, cache=False).vectors), atol=1e-5)
+    res2 = run_cli(["bli-eval", "--src-emb", src, "--tgt-emb", tgt, "--dico", test, "--mapping", out, "--json", "-q"])
+    assert res2.exit_code == 0, res2.stderr
+    assert json.loads(res2.stdout)["precision_at_1"] == 100.0
+    bad = run_cli(["procrustes", "xx", "yy", "--src-emb", src, "--tgt-emb", tgt, "--dico-train", train,
+                   "--reweight", "-1", "--json", "-q"])
+    assert bad.exit_code == 2
