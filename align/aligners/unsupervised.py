@@ -66,9 +66,13 @@ def _unit_center_unit(x: np.ndarray) -> np.ndarray:
 
 def sorted_similarity_signature(X: np.ndarray) -> np.ndarray:
     """Each word's sorted row of sqrt(X Xᵀ) = U S Uᵀ (X = U S Vᵀ), normalised: a rotation-free word signature."""
+    dev = torch_device()
+    if dev == "cpu":
+        u, s, _ = np.linalg.svd(np.asarray(X, dtype=np.float64), full_matrices=False)
+        m = -np.sort(-((u * s) @ u.T), axis=1)
+        return _unit_center_unit(m.astype(np.float32))
     import torch
 
-    dev = torch_device()
     x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(dev, torch.float64)
     u, s, _ = torch.linalg.svd(x, full_matrices=False)
     m = (u * s) @ u.T
