@@ -46,6 +46,13 @@ def load_embeddings(path: str, max_vocab: int | None, cache: bool = True):
     return Embeddings.load(path, max_vocab=max_vocab, cache=cache)
 
 
+def load_pair(src_path: str, tgt_path: str, max_vocab: int | None, cache: bool = True):
+    """Source and target vectors; first loads of two text files are parsed in parallel (see `load_all`)."""
+    from .embeddings import load_all
+
+    return tuple(load_all([src_path, tgt_path], max_vocab, cache=cache))
+
+
 def format_bli_table(rows: list[tuple[str, dict]]) -> str:
     """A small text table: one row per (label, BLI result dict)."""
     width = max([12] + [len(label) for label, _ in rows])
@@ -83,8 +90,7 @@ def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, max_vocab, exclude_iden
     from .dictionary import Dictionary
     from .evaluate import evaluate_bli
 
-    src = load_embeddings(src_emb, max_vocab, not no_cache)
-    tgt = load_embeddings(tgt_emb, max_vocab, not no_cache)
+    src, tgt = load_pair(src_emb, tgt_emb, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
     if mapping is not None:
         from .mapping import Mapping
@@ -174,8 +180,7 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
             eval_path = resolve_dictionary(src_lang, tgt_lang, None, "test")
         except AlignError:
             eval_path = None
-    src = load_embeddings(src_path, max_vocab, not no_cache)
-    tgt = load_embeddings(tgt_path, max_vocab, not no_cache)
+    src, tgt = load_pair(src_path, tgt_path, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
     seeds = build_seeds(train_spec, src, tgt)
     test = Dictionary.load(eval_path) if eval_path else None

@@ -19,7 +19,7 @@ def register(group: click.Group) -> None:
 
 
 # `register` comes first: align.cli may call it while this module is still importing align.cli
-from .cli import (common_output, echo_json, format_bli_table, load_embeddings,  # noqa: E402
+from .cli import (common_output, echo_json, format_bli_table, load_pair,  # noqa: E402
                   report_load_warnings, resolve_vectors)
 from .errors import AlignmentFailed  # noqa: E402
 
@@ -56,8 +56,8 @@ def _run(method: str, src_lang: str, tgt_lang: str, src_emb, tgt_emb, dico_eval,
     from .pipeline_unsupervised import run_unsupervised
 
     started = time.perf_counter()
-    src = load_embeddings(resolve_vectors(src_lang, src_emb), max_vocab, not no_cache)
-    tgt = load_embeddings(resolve_vectors(tgt_lang, tgt_emb), max_vocab, not no_cache)
+    src, tgt = load_pair(resolve_vectors(src_lang, src_emb), resolve_vectors(tgt_lang, tgt_emb), max_vocab,
+                         not no_cache)
     report_load_warnings(quiet, src, tgt)
     test = Dictionary.load(dico_eval) if dico_eval else None
     _, metrics = run_unsupervised(src, tgt, method=method, dico_eval=test, output=output, src_lang=src_lang,

@@ -210,6 +210,52 @@ class Embeddings:
                 f.write(b"".join(w.encode("utf-8") + b" " + r + b"\n" for w, r in zip(self.words[s:s + 8192], rows)))
 
 
+def load_all(paths: Sequence[str | os.PathLike], max_vocab: int | None = None, *, cache: bool = True
+             ) -> list[Embeddings]:
+    """Load several vector files (a source and a target, most often), like `Embeddings.load` each.
+
+    Parsing text is the slow part of a first load (strtod holds the GIL), so text files whose
+    cache is missing or stale are first parsed at the same time in worker processes, one per file
+    and core, each writing its cache; then every file is loaded in this process (from the fresh
+    caches). Any error surfaces from that last load, exactly as `Embeddings.load` reports it.
+    """
+    todo = [str(p) for p in paths if cache and _needs_parse(p)]
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    if len(todo) > 1 and cores > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            with ProcessPoolExecutor(min(len(todo), cores), mp_context=multiprocessing.get_context("spawn")) as ex:
+                list(ex.map(_warm_cache, todo))
+        except Exception:  # pragma: no cover - no worker processes here: the sequential load still works
+            pass
+    return [Embeddings.load(p, max_vocab, cache=cache) for p in paths]
+
+
+def _needs_parse(path: str | os.PathLike) -> bool:
+    """True for an existing text vector file whose binary cache is missing or stale."""
+    if isinstance(path, str) and path.startswith("spacy:"):
+        return False
+    p = Path(path)
+    if p.suffix == ".bin" or not p.is_file():
+        return False
+    try:
+        meta = json.loads((_cache_dir(p) / "meta.json").read_text())
+        return any(meta.get(k) != v for k, v in _source_stamp(p).items())
+    except (OSError, ValueError):
+        return True
+
+
+def _warm_cache(path: str) -> bool:
+    """Parse a text file and write its cache (run in a worker process by `load_all`); False on any error."""
+    try:
+        Embeddings.load(path)
+        return True
+    except Exception:
+        return False
+
+
 # ---- text parsing -----------------------------------------------------------
 
 def _split_word(line: str) -> tuple[str, str]:

@@ -501,3 +501,29 @@ def test_utf8_byte_order_mark_is_ignored(tmp_path):
     dico = tmp_path / "bom.txt"
     dico.write_bytes(b"\xef\xbb\xbfa b\n")
     assert Dictionary.load(dico).pairs == [("a", "b")]
+
+
+def test_load_all_parses_text_files_in_workers_and_matches_single_loads(tmp_path):
+    from align.embeddings import _needs_parse, load_all
+
+    rng = np.random.default_rng(5)
+    a = write_vec(tmp_path / "a.vec.gz", [f"a{i}" for i in range(300)], rng.normal(size=(300, 8)).astype(np.float32))
+    b = write_vec(tmp_path / "b.vec", [f"b{i}" for i in range(200)], rng.normal(size=(200, 8)).astype(np.float32))
+    assert _needs_parse(a) and _needs_parse(b)
+    ea, eb = load_all([a, b], max_vocab=150)
+    assert not _needs_parse(a) and not _needs_parse(b)  # the workers wrote both caches
+    assert ea.report.from_cache and eb.report.from_cache and len(ea) == len(eb) == 150
+    for e, p in ((ea, a), (eb, b)):
+        ref = Embeddings.load(p, max_vocab=150, cache=False)
+        assert e.words == ref.words and np.array_equal(np.asarray(e.vectors), ref.vectors)
+
+
+def test_load_all_reports_a_bad_file_like_load(tmp_path):
+    from align.embeddings import load_all
+
+    good = write_vec(tmp_path / "good.vec", ["x", "y"], np.ones((2, 3), dtype=np.float32))
+    bad = tmp_path / "bad.vec"
+    bad.write_text("2 3\nx 1 2 3\ny 1 2\n")
+    with pytest.raises(InputError, match=r"bad\.vec.*:3:.*expected 3 values"):
+        load_all([good, bad])
+    assert not any(p.name.startswith("bad.vec.align-cache") for p in tmp_path.iterdir())
