@@ -117,6 +117,9 @@ def render_accuracy(rows: list[tuple]) -> str:
         "Reference on the same files (kit README), fr→fi: MUSE Procrustes + 5 refinements 41.6 NN / 47.1 CSLS in 135 s; "
         "VecMap `--supervised` 43.8 / 49.7; plain numpy Procrustes 40.99 / 48.39. en→fr (MUSE splits, 1,166 queries): "
         "MUSE 65.0 / 69.2 in 192 s; VecMap 68.2 / 71.5; plain numpy Procrustes 65.6 / 70.8.",
+        "",
+        "Run times in this table include loading and are indicative only (the accuracy runs are not timed on a quiet "
+        "machine); the timed runs are in \"Supervised alignment: wall time\".",
     ]
     return "\n".join(lines)
 
