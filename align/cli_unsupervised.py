@@ -85,20 +85,22 @@ def _run(method: str, src_lang: str, tgt_lang: str, src_emb, tgt_emb, dico_eval,
 
 @click.command("unsupervised")
 @_shared_options
-@click.option("--vocab", type=click.IntRange(min=10), default=10000, show_default=True,
+@click.option("--vocab", type=click.IntRange(min=10), default=4000, show_default=True,
               help="Final vocabulary cut-off of self-learning (raised from --start-vocab as it converges).")
+@click.option("--dictionary", type=click.Choice(["mutual", "union"]), default="mutual", show_default=True,
+              help="Self-learning dictionary: pairs both directions agree on, or the union of both.")
 @click.option("--start-vocab", type=click.IntRange(min=10), default=4000, show_default=True)
 @click.option("--init-vocab", type=click.IntRange(min=10), default=4000, show_default=True,
               help="Words per side in the sorted-similarity initialisation.")
 @click.option("--refine-vocab", type=click.IntRange(min=10), default=15000, show_default=True,
               help="The induced dictionary and the criterion use the N most frequent words.")
 def unsupervised_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, restarts, normalize, max_vocab, output, seed,
-                     no_cache, as_json, quiet, vocab, start_vocab, init_vocab, refine_vocab):
+                     no_cache, as_json, quiet, vocab, dictionary, start_vocab, init_vocab, refine_vocab):
     """Align SRC_LANG onto TGT_LANG with no dictionary: robust self-learning (Artetxe et al. 2018)."""
     from .normalize import parse_steps
 
     params = dict(normalize=parse_steps(normalize), restarts=restarts, seed=seed, vocab=vocab,
-                  start_vocab=start_vocab, init_vocab=init_vocab, refine_vocab=refine_vocab)
+                  start_vocab=start_vocab, init_vocab=init_vocab, refine_vocab=refine_vocab, dictionary=dictionary)
     _run("unsupervised", src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, output, max_vocab, no_cache, as_json, quiet,
          params)
 
