@@ -149,7 +149,7 @@ PRUNE_SOURCES = 2048  # sources that give every target a cheap lower bound of r_
 
 def _prune_pays(n_queries: int, n_src: int, n_tgt: int) -> bool:
     """Pruned CSLS is worth it for a few queries (a test dictionary) against large vocabularies."""
-    return n_src > 4 * PRUNE_SOURCES and n_queries * n_tgt <= 64_000_000 and n_queries <= n_src // 4
+    return n_src > 4 * PRUNE_SOURCES and n_queries * n_tgt <= 16_000_000 and n_queries <= n_src // 4
 
 
 def csls_pruned(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int = 10, *, csls_k: int = 10
@@ -181,6 +181,8 @@ def csls_pruned(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int = 
             r_src[todo] = mean_knn_similarity(np.ascontiguousarray(tgt[todo]), src, csls_k)
 
     first = np.unique(top_rows(upper, k)[1])
+    if len(first) > len(tgt) // 2:  # bounds too loose to prune (unstructured data): compute every r_S
+        first = np.arange(len(tgt))
     exact(first)
     tau = top_rows(2.0 * cos[:, first] - r_src[first][None, :], k)[0][:, -1]  # each query's k-th best exact score
     cand = np.union1d(first, np.flatnonzero((upper >= tau[:, None]).any(axis=0)))

@@ -92,11 +92,21 @@ def test_pruned_csls_equals_the_full_computation(csls_k, monkeypatch):
     tgt = rng.normal(size=(1800, 12))
     hubs = rng.choice(1800, 60, replace=False)
     tgt[hubs] += 3 * src[:60]  # targets close to many sources: large r_S
-    queries = rng.choice(2400, size=150, replace=False)
+    queries = rng.choice(2400, size=60, replace=False)
     monkeypatch.setattr(align.retrieval, "PRUNE_SOURCES", 200)
-    assert align.retrieval._prune_pays(150, 2400, 1800)
+    assert align.retrieval._prune_pays(60, 2400, 1800)
+    exact_rows = []
+    full_knn = align.retrieval.mean_knn_similarity
+
+    def counting(q, base, k=10, **kw):
+        if len(base) == 2400:  # an exact r_S over all sources
+            exact_rows.append(len(q))
+        return full_knn(q, base, k, **kw)
+
+    monkeypatch.setattr(align.retrieval, "mean_knn_similarity", counting)
     scores, ids = retrieve(src.astype(np.float32), tgt.astype(np.float32), queries, k=10, method="csls",
                            csls_k=csls_k)
+    assert 0 < sum(exact_rows) < 1800  # pruned: r_S was not computed for every target
     assert_same_topk(scores, ids, ref_csls(src, tgt, queries, k=csls_k), 10)
 
 
