@@ -161,7 +161,8 @@ def resolve_dictionary(src: str, tgt: str, spec: str | None, split: str) -> str 
 @click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
 @common_output
 def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
-                   refine_vocab, whiten, reweight, epochs, lr, orthogonal, normalize, max_vocab, output, seed, no_cache, as_json, quiet):
+                   refine_vocab, whiten, reweight, epochs, lr, orthogonal, normalize, max_vocab, output, seed,
+                   no_cache, as_json, quiet):
     """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
     import time
 

@@ -61,6 +61,14 @@ def describe() -> str:
     return f"{dev}, faiss-{'gpu' if faiss_gpus() else 'cpu'}"
 
 
+@functools.lru_cache(maxsize=None)
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS libraries, found once (a scan costs a few ms)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
 @contextlib.contextmanager
 def small_linalg() -> Iterator[None]:
     """Run dense decompositions of small matrices (d × d SVD) on one CPU thread.
@@ -71,11 +79,9 @@ def small_linalg() -> Iterator[None]:
     """
     import sys
 
-    from threadpoolctl import threadpool_limits
-
     torch = sys.modules.get("torch")
     n = torch.get_num_threads() if torch is not None else 1
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"):
         if torch is not None and n > 1:
             torch.set_num_threads(1)
         try:

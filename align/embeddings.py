@@ -241,8 +241,7 @@ def _needs_parse(path: str | os.PathLike) -> bool:
     if p.suffix == ".bin" or not p.is_file():
         return False
     try:
-        meta = json.loads((_cache_dir(p) / "meta.json").read_text())
-        return any(meta.get(k) != v for k, v in _source_stamp(p).items())
+        return not _stamp_matches(json.loads((_cache_dir(p) / "meta.json").read_text()), p)
     except (OSError, ValueError):
         return True
 
@@ -392,11 +391,16 @@ def _source_stamp(path: Path) -> dict:
     return {"source": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "version": CACHE_VERSION}
 
 
+def _stamp_matches(meta: dict, path: Path) -> bool:
+    """True when a cache's meta.json was written for the current state of `path` (size, mtime, version)."""
+    return all(meta.get(k) == v for k, v in _source_stamp(path).items())
+
+
 def _read_cache(path: Path, max_vocab: int | None) -> Embeddings | None:
     d = _cache_dir(path)
     try:
         meta = json.loads((d / "meta.json").read_text())
-        if any(meta.get(k) != v for k, v in _source_stamp(path).items()):
+        if not _stamp_matches(meta, path):
             return None
         vectors = np.load(d / "vectors.npy", mmap_mode="r")
         n = len(vectors) if max_vocab is None else min(max_vocab, len(vectors))

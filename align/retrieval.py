@@ -167,8 +167,8 @@ def csls_pruned(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int = 
 
     q = np.ascontiguousarray(src[queries], dtype=np.float32)
     k = min(k, len(tgt))
-    r_tgt = mean_knn_similarity(q, tgt, csls_k)
     cos = q @ tgt.T  # n_queries × n_tgt: small by _prune_pays
+    r_tgt = top_rows(cos, csls_k)[0].mean(axis=1)  # r_T of the queries, from the same cosines
     sub = np.union1d(np.arange(min(PRUNE_SOURCES, len(src))), queries)
     lower = mean_knn_similarity(tgt, np.ascontiguousarray(src[sub]), csls_k) - 1e-5  # margin for rounding
     upper = cos * 2.0

@@ -17,8 +17,8 @@
    iterations, and the vocabulary cut-off is raised with p, from `start_vocab` to `vocab`.
    When p = 1 and the objective stalls, the dictionary is final.
 3. Finish: `final_refine` Procrustes fits on mutual CSLS pairs among the `final_vocab` most
-   frequent words (default: the whole vocabularies), a cleaner dictionary than the stochastic ones. The induced dictionary (CSLS, mutual NN) and MUSE's criterion
-   come from `align.induction.induce`; restarts differ in the dropout draws and the best by
+   frequent words (default: the whole vocabularies), a cleaner dictionary than the stochastic
+   ones. The induced dictionary (CSLS, mutual NN) and MUSE's criterion come from `align.induction.induce`; restarts differ in the dropout draws and the best by
    the criterion is kept; failure is judged by `judge` (see FAIL_EXCESS).
 
 Dropout is applied to the `candidates` best CSLS targets of each word rather than to the
