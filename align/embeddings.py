@@ -6,6 +6,7 @@ binary cache written beside a text file on first load.
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import os
@@ -37,6 +38,7 @@ class LoadReport:
     first_zero_line: int | None = None
     from_cache: bool = False
     cache_path: str | None = None
+    parser: str | None = None  # "arrow" (pyarrow's multi-threaded CSV reader) or "python" (line by line)
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
 
@@ -46,6 +48,7 @@ class LoadReport:
             "duplicates": self.duplicates,
             "zero_vectors": self.zero_vectors,
             "from_cache": self.from_cache,
+            "parser": self.parser,
             "seconds": round(self.seconds, 4),
         }
 
@@ -214,14 +217,19 @@ def load_all(paths: Sequence[str | os.PathLike], max_vocab: int | None = None, *
              ) -> list[Embeddings]:
     """Load several vector files (a source and a target, most often), like `Embeddings.load` each.
 
-    Parsing text is the slow part of a first load (strtod holds the GIL), so text files whose
-    cache is missing or stale are first parsed at the same time in worker processes, one per file
-    and core, each writing its cache; then every file is loaded in this process (from the fresh
-    caches). Any error surfaces from that last load, exactly as `Embeddings.load` reports it.
+    Text files whose cache is missing or stale are first parsed at the same time, each writing its
+    cache: in threads with pyarrow's reader (it parses off the GIL), in worker processes (one per
+    file and core) when a file needs the line parser; then every file is loaded in this process
+    (from the fresh caches). Any error surfaces from that last load, exactly as `Embeddings.load` reports it.
     """
     todo = [str(p) for p in paths if cache and _needs_parse(p)]
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if len(todo) > 1 and cores > 1:
+    if len(todo) > 1 and _arrow_available():  # pyarrow parses off the GIL: threads are enough
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(len(todo)) as ex:
+            list(ex.map(_warm_cache, todo))
+    elif len(todo) > 1 and cores > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -231,6 +239,14 @@ def load_all(paths: Sequence[str | os.PathLike], max_vocab: int | None = None, *
         except Exception:  # pragma: no cover - no worker processes here: the sequential load still works
             pass
     return [Embeddings.load(p, max_vocab, cache=cache) for p in paths]
+
+
+def _arrow_available() -> bool:
+    try:
+        import pyarrow.csv  # noqa: F401
+    except ImportError:  # pragma: no cover - a dependency
+        return False
+    return True
 
 
 def _needs_parse(path: str | os.PathLike) -> bool:
@@ -279,7 +295,124 @@ def _explain_bad_values(rest: str, dim: int | None) -> str:
 
 
 def _parse_text(path: Path, max_vocab: int | None, encoding: str) -> tuple[list[str], np.ndarray, LoadReport]:
-    report = LoadReport(path=str(path))
+    """Parse a word2vec text file: pyarrow's fast reader when the file is regular, else line by line.
+
+    The fast reader hands back (None) on anything it does not handle exactly as the line parser
+    does (another encoding, a byte-order mark, tabs, blank lines, ragged rows, a bad value, NaN,
+    a header count that does not match); the line parser then gives the same result or the same
+    error, with its line number.
+    """
+    fast = _parse_text_arrow(path, max_vocab, encoding)
+    if fast is not None:
+        return fast
+    return _parse_text_lines(path, max_vocab, encoding)
+
+
+ARROW_BLOCK = 1 << 20  # bytes per pyarrow parse block when reading only the head of a file
+
+
+def _parse_text_arrow(path: Path, max_vocab: int | None, encoding: str
+                      ) -> tuple[list[str], np.ndarray, LoadReport] | None:
+    """Parse with pyarrow's CSV reader (multi-threaded, correctly rounded floats); None to fall back."""
+    if encoding.lower().replace("-", "").replace("_", "") != "utf8":
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pac
+        import pyarrow.csv as pcsv
+    except ImportError:  # pragma: no cover - pyarrow is a dependency; the line parser still works
+        return None
+    try:
+        with open_binary(path) as f:
+            gz = isinstance(f, gzip.GzipFile)
+            first, second = f.readline(), f.readline()
+        line1 = first.decode("utf-8").rstrip("\r\n").rstrip(" \t")
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError):
+        return None
+    if not line1 or line1.startswith("\ufeff"):
+        return None
+    parts = line1.split()
+    header = len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit()
+    data = (second if header else first).rstrip(b"\r\n")
+    if not data or b"\t" in data:
+        return None
+    trailing = data.endswith(b" ")
+    dim = len(data.split(b" ")) - 1 - trailing
+    if dim < 1 or (header and dim != int(parts[1])):
+        return None
+    names = ["w"] + [f"v{i}" for i in range(dim)] + (["pad"] if trailing else [])
+    types = {n: pa.float32() for n in names[1:dim + 1]}
+    types.update({"w": pa.string(), "pad": pa.string()})
+    read = pcsv.ReadOptions(column_names=names, skip_rows=1 if header else 0, block_size=ARROW_BLOCK)
+    parse = pcsv.ParseOptions(delimiter=" ", quote_char=False, escape_char=False, double_quote=False,
+                              ignore_empty_lines=False)
+    convert = pcsv.ConvertOptions(column_types={k: v for k, v in types.items() if k in names}, null_values=[],
+                                  strings_can_be_null=False)
+    report = LoadReport(path=str(path), parser="arrow")
+    words: list[str] = []
+    index: dict[str, int] = {}
+    kept: list[np.ndarray] = []
+    blocks: list[np.ndarray] = []
+    rows = 0
+    complete = True
+    offset = 2 if header else 1  # line number of data row 0
+    try:
+        stream = pa.input_stream(str(path), compression="gzip" if gz else None)
+        if max_vocab is None:  # the whole file: one multi-threaded read
+            batches = iter(pcsv.read_csv(stream, read, parse, convert).to_batches())
+        else:  # only the head: stream blocks and stop early
+            read.use_threads = False
+            batches = iter(pcsv.open_csv(stream, read, parse, convert))
+        for batch in batches:
+            if batch.num_rows == 0:
+                continue
+            wcol = batch.column(0)
+            if pac.any(pac.match_substring(wcol, "\t")).as_py():
+                return None
+            if trailing and pac.max(pac.utf8_length(batch.column(dim + 1))).as_py():
+                return None
+            block = np.stack([batch.column(i + 1).to_numpy() for i in range(dim)], axis=1)
+            zero = ~block.any(axis=1)
+            take = []
+            for r, word in enumerate(wcol.to_pylist()):
+                if max_vocab is not None and len(words) >= max_vocab:
+                    complete = False
+                    break
+                if word in index:
+                    report.duplicates += 1
+                    if report.first_duplicate_line is None:
+                        report.first_duplicate_line = rows + r + offset
+                    continue
+                if zero[r]:
+                    report.zero_vectors += 1
+                    if report.first_zero_line is None:
+                        report.first_zero_line = rows + r + offset
+                    continue
+                index[word] = len(words)
+                words.append(word)
+                take.append(r)
+            blocks.append(block)
+            kept.append(np.asarray(take, dtype=np.int64))
+            rows += batch.num_rows
+            if not complete:
+                break
+            if max_vocab is not None and len(words) >= max_vocab and next(batches, None) is not None:
+                complete = False
+                break
+    except (pa.ArrowException, ValueError, OSError, EOFError, zlib.error):
+        return None
+    if not words or (header and complete and int(parts[0]) != rows):
+        return None
+    vectors = np.concatenate([b[k] for b, k in zip(blocks, kept)])
+    if not np.isfinite(vectors).all():
+        return None
+    report.warnings.extend(_skip_warnings(str(path), report))
+    return words, vectors, report
+
+
+def _parse_text_lines(path: Path, max_vocab: int | None, encoding: str) -> tuple[list[str], np.ndarray, LoadReport]:
+    """The reference parser: line by line, with a precise error for every kind of bad line."""
+    report = LoadReport(path=str(path), parser="python")
     name = str(path)
     words: list[str] = []
     index: dict[str, int] = {}

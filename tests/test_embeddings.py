@@ -528,3 +528,76 @@ def test_load_all_reports_a_bad_file_like_load(tmp_path):
     with pytest.raises(InputError, match=r"bad\.vec.*:3:.*expected 3 values"):
         load_all([good, bad])
     assert not any(p.name.startswith("bad.vec.align-cache") for p in tmp_path.iterdir())
+
+
+# ---- the fast (pyarrow) reader against the line parser ----------------------------
+
+def _both_parsers(path, max_vocab=None):
+    from align.embeddings import _parse_text_arrow, _parse_text_lines
+
+    return _parse_text_arrow(Path(path), max_vocab, "utf-8"), _parse_text_lines(Path(path), max_vocab, "utf-8")
+
+
+def _random_lines(rng, n, dim, decimals):
+    words = [f"w{i}" for i in range(n)]
+    words[7] = words[3]  # a duplicate
+    words[11] = "l'été"  # non-ASCII, an apostrophe
+    words[12] = '"quoted"'  # quotes are literal
+    words[13] = "NA"  # not a missing value
+    vecs = np.round(rng.normal(scale=3, size=(n, dim)), decimals)
+    vecs[5] = 0.0  # a zero vector
+    body = []
+    for w, v in zip(words, vecs):
+        fields = [f"{x:.{decimals}f}" for x in v]
+        fields[0] = f"{v[0]:.3e}"  # exponent notation too
+        body.append(w + " " + " ".join(fields))
+    return body
+
+
+@pytest.mark.parametrize("header,gz,trailing,newline", [(True, True, "", "\n"), (False, False, "", "\n"),
+                                                          (True, False, " ", "\n"), (True, True, "", "\r\n")])
+@pytest.mark.parametrize("max_vocab", [None, 5, 4000])
+def test_fast_reader_matches_line_parser(tmp_path, header, gz, trailing, newline, max_vocab):
+    rng = np.random.default_rng(0)
+    n, dim = 5000, 40  # several parse blocks
+    body = _random_lines(rng, n, dim, 5)
+    text = (f"{n} {dim}{newline}" if header else "") + "".join(line + trailing + newline for line in body)
+    path = tmp_path / ("v.vec.gz" if gz else "v.vec")
+    path.write_bytes(gzip.compress(text.encode()) if gz else text.encode())
+    fast, ref = _both_parsers(path, max_vocab)
+    assert fast is not None, "a regular file should not need the line parser"
+    assert fast[0] == ref[0]
+    np.testing.assert_array_equal(fast[1], ref[1])
+    for key in ("duplicates", "first_duplicate_line", "zero_vectors", "first_zero_line", "warnings"):
+        assert getattr(fast[2], key) == getattr(ref[2], key), key
+    assert fast[2].parser == "arrow" and ref[2].parser == "python"
+    assert len(fast[0]) == (max_vocab or n - 2)
+
+
+@pytest.mark.parametrize("body", [
+    "2 3\na\t1 2 3\nb\t4 5 6\n",  # tab after the word
+    "2 3\na 1 2 3\n\nb 4 5 6\n",  # a blank line
+    "\ufeff2 3\na 1 2 3\nb 4 5 6\n",  # byte-order mark
+    "2 3\na 1 2 3 \nb 4 5 6\n",  # one trailing space, not on every line
+    "a 1 2 3\nb 4  5 6\n",  # a double space
+])
+def test_irregular_files_fall_back_to_the_line_parser(tmp_path, body):
+    path = tmp_path / "v.vec"
+    path.write_text(body, encoding="utf-8")
+    fast, ref = _both_parsers(path)
+    assert fast is None
+    emb = Embeddings.load(path, cache=False)
+    assert emb.report.parser == "python" and emb.words == ["a", "b"]
+    np.testing.assert_array_equal(emb.vectors, [[1, 2, 3], [4, 5, 6]])
+
+
+def test_bad_rows_after_max_vocab_are_not_read(tmp_path, monkeypatch):
+    """Like the line parser, the fast reader stops at the head: a bad row below it is no error."""
+    monkeypatch.setattr("align.embeddings.ARROW_BLOCK", 4096)  # the bad row in a later block
+    rows = "".join(f"w{i} {i + 1} 2 3\n" for i in range(3000))
+    path = tmp_path / "v.vec"
+    path.write_text("3001 3\n" + rows + "bad 1 x 3\n")
+    emb = Embeddings.load(path, max_vocab=10, cache=False)
+    assert emb.report.parser == "arrow" and len(emb) == 10
+    with pytest.raises(InputError, match=r"v\.vec:3002: not a number"):
+        Embeddings.load(path, cache=False)
