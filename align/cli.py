@@ -202,6 +202,9 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     for h in metrics.get("history", [])[:0] if method == "rcsls" else metrics.get("history", []):
         mark = " *" if h["iteration"] == metrics.get("best_iteration") else ""
         click.echo(f"  iteration {h['iteration']}: criterion {h['criterion']:.4f}, {h['train_pairs']} training pairs{mark}")
+    if metrics.get("converged_at") is not None:
+        click.echo(f"  converged: iteration {metrics['converged_at']} induced the pairs it was fitted on; "
+                   "later rounds would repeat it")
     if "eval" in metrics:
         click.echo(format_bli_table(list(metrics["eval"].items())))
     if output:

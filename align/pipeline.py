@@ -104,6 +104,7 @@ def run_supervised(src: Embeddings, tgt: Embeddings, seeds: Dictionary, *, metho
     metrics: dict = {"src": src_lang, "tgt": tgt_lang, "method": method, "params": mapping.info.get("params"),
                      "seed_pairs": cov.to_dict(), "history": mapping.info.get("history", []),
                      "best_iteration": mapping.info.get("best_iteration"),
+                     "converged_at": mapping.info.get("converged_at"),
                      "fit_seconds": mapping.info.get("fit_seconds")}
     finish_run(aligner, mapping, src, tgt, metrics, dico_eval, output, started, params.get("show_progress", False))
     return mapping, metrics

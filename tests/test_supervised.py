@@ -70,9 +70,29 @@ def test_refinement_from_noisy_small_seed_reaches_full_answer():
     assert p_ref == 100.0
     # best iteration chosen by the unsupervised criterion, recorded for every iteration
     hist = aligner.history_
-    assert [h["iteration"] for h in hist] == [0, 1, 2, 3]
+    assert [h["iteration"] for h in hist] == list(range(len(hist)))
+    assert len(hist) == 4 or aligner.converged_at_ == len(hist) - 1
     assert aligner.best_iteration_ == int(np.argmax([h["criterion"] for h in hist]))
     assert aligner.induced_ is not None and len(aligner.induced_.pairs) > 1500
+
+
+def test_refinement_stops_when_the_induced_pairs_repeat_with_the_same_result():
+    """Once a round induces the very pairs its map was fitted on, every later round repeats it: stopping
+    there gives exactly the mapping that running every round gives."""
+    src, tgt, _ = make_pair(n=1500, d=30, noise=0.05, seed=4)
+    rng = np.random.default_rng(1)
+    seeds = Dictionary([(f"s{i}", f"t{i}") for i in rng.choice(1500, 60, replace=False)])
+    long = ProcrustesAligner(normalize=(), refine=25, refine_vocab=1500)
+    m_long = long.fit(src, tgt, seeds)
+    assert long.converged_at_ is not None and long.converged_at_ < 25
+    assert len(long.history_) == long.converged_at_ + 1
+    stop = long.converged_at_
+    for rounds in (stop, stop + 1):  # just enough rounds, and one more: the same mapping
+        short = ProcrustesAligner(normalize=(), refine=rounds, refine_vocab=1500)
+        m_short = short.fit(src, tgt, seeds)
+        np.testing.assert_array_equal(m_short.W, m_long.W)
+        assert short.best_iteration_ == long.best_iteration_
+        np.testing.assert_array_equal(short.induced_.pairs, long.induced_.pairs)
 
 
 def test_rcsls_recovers_rotation_and_orthogonal_option():

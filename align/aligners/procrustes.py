@@ -51,7 +51,9 @@ class ProcrustesAligner:
     """Supervised orthogonal Procrustes, optionally refined by `refine` rounds of self-learning.
 
     Parameters follow scikit-learn's habit: set in the constructor, learnt state in attributes
-    with a trailing underscore after `fit` (`history_`, `induced_`, `best_iteration_`).
+    with a trailing underscore after `fit` (`history_`, `induced_`, `best_iteration_`, and
+    `converged_at_`: the round whose induced pairs repeated the previous round's, after which
+    refinement stops early because every later round would repeat it; None if it never did).
 
     - `normalize`: steps applied to each side before fitting (recorded in the mapping).
     - `refine`: rounds of self-learning; each induces a dictionary among the `refine_vocab` most
@@ -107,9 +109,12 @@ class ProcrustesAligner:
         self.induced_: Induced | None = None
         best = (-np.inf, 0, W, Wt, None)
         n_pairs = len(p.pairs)
+        self.converged_at_: int | None = None
+        train_before: np.ndarray | None = None
+        Xr, Yr = p.X[:self.refine_vocab], p.Y[:self.refine_vocab]  # induction looks at these words only
         rounds = range(self.refine + 1) if self.refine else range(0)
         for it in _progress(rounds, self.show_progress, desc="refinement", total=self.refine + 1, unit="iter"):
-            ind = induce(p.X @ W, p.Y if Wt is None else p.Y @ Wt, max_rank=self.refine_vocab,
+            ind = induce(Xr @ W, Yr if Wt is None else Yr @ Wt, max_rank=self.refine_vocab,
                          mode=self.refine_mode, csls_k=self.csls_k, criterion_words=self.criterion_words)
             self.history_.append({"iteration": it, "criterion": round(ind.criterion, 6), "train_pairs": n_pairs,
                                   "induced_pairs": int(len(ind.pairs))})
@@ -119,13 +124,18 @@ class ProcrustesAligner:
                 break
             train = np.vstack([p.pairs, ind.pairs]) if self.keep_seeds else ind.pairs
             train = np.unique(train, axis=0)
+            if train_before is not None and np.array_equal(train, train_before):
+                # The same pairs give the same map, hence the same induction: later rounds repeat this one.
+                self.converged_at_ = it
+                break
+            train_before = train
             n_pairs = len(train)
             W, Wt = self._fit_map(p.X, p.Y, train)
         self.best_iteration_ = best[1]
         if self.refine:
             W, Wt, self.induced_ = best[2], best[3], best[4]
         info = {"method": self.method, "params": self._params(), "seed_pairs": int(len(p.pairs)),
-                "best_iteration": self.best_iteration_, "history": self.history_,
+                "best_iteration": self.best_iteration_, "converged_at": self.converged_at_, "history": self.history_,
                 "device": torch_device(), "fit_seconds": round(time.perf_counter() - start, 3),
                 "src": src.name, "tgt": tgt.name}
         return Mapping(W, p.src_norm, p.tgt_norm, info, W_tgt=Wt)
