@@ -150,6 +150,10 @@ def resolve_dictionary(src: str, tgt: str, spec: str | None, split: str) -> str 
                    "(and de-whiten after; Artetxe et al. 2018).")
 @click.option("--reweight", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Re-weight both mapped sides by the singular values to this power (VecMap: 0.5).")
+@click.option("--refine-filter", type=click.FloatRange(min=0, max=100), default=None, metavar="PCT",
+              help="Refine only on induced pairs whose target looks like a seed target: a classifier of the "
+                   "seed targets' vectors keeps targets scoring at least this percentile of the seeds' scores "
+                   "(e.g. 25).")
 @click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True, help="RCSLS epochs.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=4.0, show_default=True, help="RCSLS step size.")
 @click.option("--orthogonal", is_flag=True, help="RCSLS: keep the map orthogonal.")
@@ -161,7 +165,7 @@ def resolve_dictionary(src: str, tgt: str, spec: str | None, split: str) -> str 
 @click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
 @common_output
 def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
-                   refine_vocab, whiten, reweight, epochs, lr, orthogonal, normalize, max_vocab, output, seed,
+                   refine_vocab, whiten, reweight, refine_filter, epochs, lr, orthogonal, normalize, max_vocab, output, seed,
                    no_cache, as_json, quiet):
     """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
     import time
@@ -187,7 +191,7 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     test = Dictionary.load(eval_path) if eval_path else None
     if method == "procrustes":
         params = dict(normalize=steps, refine=refine, refine_mode=refine_mode, refine_vocab=refine_vocab,
-                      whiten=whiten, reweight=reweight, seed=seed)
+                      whiten=whiten, reweight=reweight, refine_filter=refine_filter, seed=seed)
     else:
         params = dict(normalize=steps, epochs=epochs, lr=lr, orthogonal=orthogonal, seed=seed)
     _, metrics = run_supervised(src, tgt, seeds, method=method, dico_eval=test, output=output,
@@ -201,7 +205,9 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
                f"({sp['pairs'] - sp['kept']} not in the vocabularies)")
     for h in metrics.get("history", [])[:0] if method == "rcsls" else metrics.get("history", []):
         mark = " *" if h["iteration"] == metrics.get("best_iteration") else ""
-        click.echo(f"  iteration {h['iteration']}: criterion {h['criterion']:.4f}, {h['train_pairs']} training pairs{mark}")
+        kept = f", {h['kept_by_filter']} of {h['induced_pairs']} induced pairs pass the filter" if "kept_by_filter" in h else ""
+        click.echo(f"  iteration {h['iteration']}: criterion {h['criterion']:.4f}, {h['train_pairs']} training pairs"
+                   f"{kept}{mark}")
     if metrics.get("converged_at") is not None:
         click.echo(f"  converged: iteration {metrics['converged_at']} induced the pairs it was fitted on; "
                    "later rounds would repeat it")

@@ -229,3 +229,48 @@ def test_whitened_reweighted_procrustes_maps_both_sides_and_round_trips(tmp_path
     np.testing.assert_array_equal(back.transform(src.vectors[:50]), m.transform(src.vectors[:50]))
     np.testing.assert_array_equal(back.transform_target(tgt.vectors[:50]), m.transform_target(tgt.vectors[:50]))
     assert back.info["params"]["whiten"] is True and back.info["params"]["reweight"] == 0.5
+
+
+def make_drift(n=2000, d=30, seed=0, shift=3.0):
+    """Targets of two kinds: 'lemmas' t_i (rotated source + noise) and, for the second half of the words,
+    'inflections' u_i that sit off the lemmas along one direction; the seeds hold lemmas only."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    Y = X @ rotation(d, rng) + 0.05 * rng.normal(size=(n, d)).astype(np.float32)
+    v = rng.normal(size=d).astype(np.float32)
+    Y[n // 2:] += shift * v / np.linalg.norm(v)
+    order = rng.permutation(n)  # the two kinds interleave in frequency order
+    src = Embeddings([f"s{i}" for i in order], X[order])
+    tgt = Embeddings([f"t{i}" if i < n // 2 else f"u{i}" for i in order], Y[order])
+    return src, tgt, Dictionary([(f"s{i}", f"t{i}") for i in range(0, n // 2, 4)])
+
+
+def test_seed_like_mask_tells_seed_kind_targets_from_others():
+    from align.seedlike import seed_like_mask
+
+    _, tgt, seeds = make_drift()
+    positives = np.array([tgt.get_index(t) for _, t in seeds.pairs])
+    mask = seed_like_mask(tgt.vectors, positives, 25, seed=0)
+    lemma = np.array([w.startswith("t") for w in tgt.words])
+    assert 0.6 < mask[lemma].mean() < 0.9  # about 75% of seed-kind words reach the seeds' 25th percentile
+    assert mask[~lemma].mean() < 0.05
+    assert np.array_equal(mask, seed_like_mask(tgt.vectors, positives, 25, seed=0))  # deterministic
+    assert seed_like_mask(tgt.vectors, positives, 0, seed=0)[positives].all()
+    with pytest.raises(InputError, match="0..100"):
+        seed_like_mask(tgt.vectors, positives, 101)
+
+
+def test_refine_filter_keeps_refinement_on_the_seeds_kind_of_target():
+    src, tgt, seeds = make_drift()
+    plain = ProcrustesAligner(refine=3, refine_vocab=2000)
+    plain.fit(src, tgt, seeds)
+    drifted = np.mean([tgt.words[j].startswith("u") for j in plain.train_pairs_[:, 1]])
+    assert drifted > 0.3  # unfiltered self-learning trains on the other kind of target too
+    aligner = ProcrustesAligner(refine=3, refine_vocab=2000, refine_filter=25)
+    m = aligner.fit(src, tgt, seeds)
+    kept = [tgt.words[j] for j in aligner.train_pairs_[:, 1]]
+    assert len(kept) > 2 * len(seeds) and np.mean([w.startswith("u") for w in kept]) < 0.05
+    assert all("kept_by_filter" in h and h["kept_by_filter"] < h["induced_pairs"] for h in aligner.history_)
+    assert m.info["params"]["refine_filter"] == 25
+    with pytest.raises(InputError, match="refine_filter"):
+        ProcrustesAligner(refine=1, refine_filter=-1)

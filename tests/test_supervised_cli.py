@@ -176,3 +176,19 @@ def test_procrustes_whiten_reweight_writes_both_mapped_sides(tmp_path, rotated):
     bad = run_cli(["procrustes", "xx", "yy", "--src-emb", src, "--tgt-emb", tgt, "--dico-train", train,
                    "--reweight", "-1", "--json", "-q"])
     assert bad.exit_code == 2
+
+
+def test_procrustes_refine_filter_option(tmp_path, rotated):
+    src, tgt, train, test = rotated
+    base = ["procrustes", "xx", "yy", "--src-emb", src, "--tgt-emb", tgt, "--dico-train", train,
+            "--dico-eval", test, "--refine", "2", "--refine-vocab", "500", "-q"]
+    res = run_cli([*base, "--refine-filter", "25", "--json"])
+    assert res.exit_code == 0, res.stderr
+    m = json.loads(res.stdout)
+    assert m["params"]["refine_filter"] == 25
+    assert m["eval"]["csls"]["precision_at_1"] == 100.0
+    assert all(0 < h["kept_by_filter"] < h["induced_pairs"] for h in m["history"])
+    text = run_cli([*base, "--refine-filter", "25"])
+    assert text.exit_code == 0 and "pass the filter" in text.stdout
+    bad = run_cli([*base, "--refine-filter", "150"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.output

@@ -15,6 +15,7 @@ from ..errors import InputError
 from ..induction import MODES, REFINE_VOCAB, Induced, induce
 from ..mapping import Mapping
 from ..normalize import DEFAULT_STEPS
+from ..seedlike import seed_like_mask
 from .base import prepare
 from .multistep import multistep
 
@@ -52,6 +53,7 @@ class ProcrustesAligner:
 
     Parameters follow scikit-learn's habit: set in the constructor, learnt state in attributes
     with a trailing underscore after `fit` (`history_`, `induced_`, `best_iteration_`, and
+    `train_pairs_`: the pairs the kept map was fitted on, and
     `converged_at_`: the round whose induced pairs repeated the previous round's, after which
     refinement stops early because every later round would repeat it; None if it never did).
 
@@ -60,6 +62,10 @@ class ProcrustesAligner:
       frequent words (`refine_mode`: mutual, s2t, t2s, union, intersection) and refits on it.
     - `keep_seeds`: refit on the induced pairs *and* the seed pairs (True), or on the induced
       pairs alone as MUSE does (False).
+    - `refine_filter`: a percentile (e.g. 25) or None. Refinement then refits only on the induced
+      pairs whose target looks like a seed target (align.seedlike: a logistic classifier of the
+      seed targets against other target words, kept when its score reaches this percentile of
+      the seed targets' scores); this stops the drift to word forms the seeds do not have.
     - `whiten`, `reweight`, `dewhiten`: the multi-step framework around Procrustes (Artetxe et al.
       2018; align.aligners.multistep): VecMap's supervised mapping is whiten=True, reweight=0.5.
       Then both sides move (the mapping carries W_tgt) and the map is no longer orthogonal.
@@ -70,7 +76,8 @@ class ProcrustesAligner:
     def __init__(self, normalize=DEFAULT_STEPS, refine: int = 0, refine_vocab: int = REFINE_VOCAB,
                  refine_mode: str = "mutual", keep_seeds: bool = True, csls_k: int = 10,
                  criterion_words: int = 10000, whiten: bool = False, reweight: float = 0.0,
-                 dewhiten: bool = True, seed: int = 0, show_progress: bool = False):
+                 dewhiten: bool = True, refine_filter: float | None = None, seed: int = 0,
+                 show_progress: bool = False):
         if refine < 0:
             raise InputError(f"refine must be >= 0, got {refine}")
         if refine_mode not in MODES:
@@ -85,13 +92,17 @@ class ProcrustesAligner:
         if reweight < 0:
             raise InputError(f"reweight must be >= 0, got {reweight}")
         self.whiten, self.reweight, self.dewhiten = whiten, reweight, dewhiten
+        if refine_filter is not None and not 0 <= refine_filter <= 100:
+            raise InputError(f"refine_filter must be a percentile within 0..100, got {refine_filter}")
+        self.refine_filter = refine_filter
         self.seed = seed
         self.show_progress = show_progress
 
     def _params(self) -> dict:
         return {"normalize": list(self.normalize), "refine": self.refine, "refine_vocab": self.refine_vocab,
                 "refine_mode": self.refine_mode, "keep_seeds": self.keep_seeds, "csls_k": self.csls_k,
-                "whiten": self.whiten, "reweight": self.reweight, "dewhiten": self.dewhiten}
+                "whiten": self.whiten, "reweight": self.reweight, "dewhiten": self.dewhiten,
+                "refine_filter": self.refine_filter}
 
     def _fit_map(self, X: np.ndarray, Y: np.ndarray, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(W, W_tgt) on the given pairs: Procrustes, or the multi-step mapping when it is asked for."""
@@ -107,22 +118,32 @@ class ProcrustesAligner:
         W, Wt = self._fit_map(p.X, p.Y, p.pairs)
         self.history_: list[dict] = []
         self.induced_: Induced | None = None
-        best = (-np.inf, 0, W, Wt, None)
+        best = (-np.inf, 0, W, Wt, None, p.pairs)
+        fitted_on = p.pairs
         n_pairs = len(p.pairs)
         self.converged_at_: int | None = None
         train_before: np.ndarray | None = None
         Xr, Yr = p.X[:self.refine_vocab], p.Y[:self.refine_vocab]  # induction looks at these words only
         rounds = range(self.refine + 1) if self.refine else range(0)
+        keep_target = None
+        if self.refine and self.refine_filter is not None:
+            keep_target = seed_like_mask(p.Y, p.pairs[:, 1], self.refine_filter, seed=self.seed)
         for it in _progress(rounds, self.show_progress, desc="refinement", total=self.refine + 1, unit="iter"):
             ind = induce(Xr @ W, Yr if Wt is None else Yr @ Wt, max_rank=self.refine_vocab,
                          mode=self.refine_mode, csls_k=self.csls_k, criterion_words=self.criterion_words)
+            induced = ind.pairs if keep_target is None else ind.pairs[keep_target[ind.pairs[:, 1]]]
             self.history_.append({"iteration": it, "criterion": round(ind.criterion, 6), "train_pairs": n_pairs,
                                   "induced_pairs": int(len(ind.pairs))})
+            if keep_target is not None:
+                self.history_[-1]["kept_by_filter"] = int(len(induced))
             if ind.criterion > best[0]:
-                best = (ind.criterion, it, W, Wt, ind)
+                best = (ind.criterion, it, W, Wt, ind, fitted_on)
             if it == self.refine:
                 break
-            train = np.vstack([p.pairs, ind.pairs]) if self.keep_seeds else ind.pairs
+            train = np.vstack([p.pairs, induced]) if self.keep_seeds else induced
+            if len(train) == 0:
+                raise InputError("refinement induced no pair that passes the seed-likeness filter; "
+                                 "lower refine_filter")
             train = np.unique(train, axis=0)
             if train_before is not None and np.array_equal(train, train_before):
                 # The same pairs give the same map, hence the same induction: later rounds repeat this one.
@@ -131,7 +152,9 @@ class ProcrustesAligner:
             train_before = train
             n_pairs = len(train)
             W, Wt = self._fit_map(p.X, p.Y, train)
+            fitted_on = train
         self.best_iteration_ = best[1]
+        self.train_pairs_ = best[5]  # (source row, target row) pairs the kept map was fitted on
         if self.refine:
             W, Wt, self.induced_ = best[2], best[3], best[4]
         info = {"method": self.method, "params": self._params(), "seed_pairs": int(len(p.pairs)),
