@@ -50,6 +50,23 @@ def test_row_col_topk_gives_both_sides_of_one_pass():
     assert np.allclose(cv, np.take_along_axis(M.T, ci, axis=1), atol=1e-4)
 
 
+def test_row_col_topk_caps_the_block_by_the_buffer_budget(monkeypatch):
+    """A wide base shrinks the row blocks (memory stays bounded) and the result does not change."""
+    import align.similarity as sim
+
+    rng = np.random.default_rng(3)
+    Q, B = rng.normal(size=(300, 10)).astype(np.float32), rng.normal(size=(500, 10)).astype(np.float32)
+    full = row_col_topk(Q, B, 5)
+    monkeypatch.setattr(sim, "BUFFER_SCORES", 500 * 7)  # 7-row blocks: 43 of them, the last ragged
+    shapes = []
+    real_matmul = np.matmul
+    monkeypatch.setattr(sim.np, "matmul", lambda a, b, out: shapes.append(out.shape) or real_matmul(a, b, out=out))
+    capped = row_col_topk(Q, B, 5)
+    assert max(s[0] for s in shapes) == 7 and sum(s[0] for s in shapes) == 300
+    for a, b in zip(full, capped):
+        assert np.array_equal(a, b)
+
+
 def test_best_adjusted_is_exact_when_the_answer_lies_outside_the_candidates():
     rng = np.random.default_rng(4)
     Q, B = normalize_rows(rng.normal(size=(50, 8))), normalize_rows(rng.normal(size=(300, 8)))

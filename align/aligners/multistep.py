@@ -16,11 +16,13 @@ from ..device import small_linalg
 from ..errors import InputError
 
 
-def _whitening(A: np.ndarray, eps: float = 1e-9) -> tuple[np.ndarray, np.ndarray]:
-    """(AᵀA)^-½ and (AᵀA)^½ of the rows of A (float64)."""
-    _, s, vt = np.linalg.svd(A, full_matrices=False)
-    s = np.maximum(s, eps * max(float(s.max()), eps))
-    return (vt.T / s) @ vt, (vt.T * s) @ vt
+def _whitening(gram: np.ndarray, eps: float = 1e-12) -> tuple[np.ndarray, np.ndarray]:
+    """(AᵀA)^-½ and (AᵀA)^½ from the Gram matrix AᵀA (float64, d × d): an eigendecomposition of d × d
+    instead of an SVD of the n × d rows (the same result, several times cheaper for n ≫ d)."""
+    w, v = np.linalg.eigh(gram)
+    w = np.maximum(w, eps * max(float(w.max()), eps))
+    s = np.sqrt(w)
+    return (v / s) @ v.T, (v * s) @ v.T
 
 
 def multistep(A: np.ndarray, B: np.ndarray, *, whiten: bool = True, reweight: float = 0.5,
@@ -36,10 +38,11 @@ def multistep(A: np.ndarray, B: np.ndarray, *, whiten: bool = True, reweight: fl
         raise InputError(f"whitening needs at least as many seed pairs as dimensions ({len(A)} < {A.shape[1]})")
     A64, B64 = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
     d = A.shape[1]
+    grams = (A64.T @ A64, B64.T @ B64) if whiten else None  # products on every BLAS thread
     with small_linalg():
         if whiten:
-            wa, wa_inv = _whitening(A64)
-            wb, wb_inv = _whitening(B64)
+            wa, wa_inv = _whitening(grams[0])
+            wb, wb_inv = _whitening(grams[1])
         else:
             wa = wa_inv = wb = wb_inv = np.eye(d)
         u, s, vt = np.linalg.svd((A64 @ wa).T @ (B64 @ wb), full_matrices=False)
