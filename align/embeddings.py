@@ -201,17 +201,21 @@ class Embeddings:
         emb.report.path = str(path)
         return emb
 
-    def save(self, path: str | os.PathLike, decimals: int = 6) -> None:
+    def save(self, path: str | os.PathLike, decimals: int = 6, *, text: bytes | None = None) -> None:
         """Write word2vec text (`N D` header, one word per line, `decimals` digits after the point;
-        gzip if `.gz`), atomically."""
+        gzip if `.gz`), atomically. `text`: the bytes of `to_text(decimals)` if already made."""
+        with atomic_write(path, "wb") as f:
+            f.write(self.to_text(decimals) if text is None else text)
+
+    def to_text(self, decimals: int = 6) -> bytes:
+        """The word2vec text file of these vectors, as bytes (what `save` writes)."""
         from .textformat import format_rows
 
-        with atomic_write(path, "wb") as f:
-            f.write(f"{len(self)} {self.dim}\n".encode())
-            for s in range(0, len(self), 8192):
-                rows = format_rows(self.vectors[s:s + 8192], decimals)
-                f.write(b"".join(w.encode("utf-8") + b" " + r + b"\n" for w, r in zip(self.words[s:s + 8192], rows)))
-
+        parts = [f"{len(self)} {self.dim}\n".encode()]
+        for s in range(0, len(self), 8192):
+            rows = format_rows(self.vectors[s:s + 8192], decimals)
+            parts.append(b"".join(w.encode("utf-8") + b" " + r + b"\n" for w, r in zip(self.words[s:s + 8192], rows)))
+        return b"".join(parts)
 
 def load_all(paths: Sequence[str | os.PathLike], max_vocab: int | None = None, *, cache: bool = True
              ) -> list[Embeddings]:

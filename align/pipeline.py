@@ -39,22 +39,33 @@ def evaluate_mapping(mapping: Mapping, src: Embeddings, tgt: Embeddings, dico: D
     return {r: evaluate_bli(s, t, dico, r, show_progress=show_progress).to_dict() for r in retrievals}
 
 
+def mapped_texts(mapping: Mapping, src: Embeddings, tgt: Embeddings) -> tuple[Embeddings, bytes, bytes | None]:
+    """The mapped source vectors, their .vec text, and the mapped target's .vec text when the mapping
+    moves the target side (None otherwise): the costly part of `write_outputs`, which a caller may run
+    in a thread beside the evaluation (numpy's formatting releases the GIL)."""
+    mapped = mapping.transform_embeddings(src)
+    tgt_text = mapping.normalize_target(tgt).to_text() if mapping.W_tgt is not None else None
+    return mapped, mapped.to_text(), tgt_text
+
+
 def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Embeddings,
                   metrics: dict, induced_pairs: np.ndarray | None = None,
-                  induced_scores: np.ndarray | None = None, refine_vocab: int = REFINE_VOCAB) -> dict:
+                  induced_scores: np.ndarray | None = None, refine_vocab: int = REFINE_VOCAB,
+                  texts: tuple[Embeddings, bytes, bytes | None] | None = None) -> dict:
     """Write the mapping, the mapped source vectors (and target vectors when the mapping moves the
     target side), the induced dictionary (with CSLS scores) and metrics.json into `output`; each
-    file atomically. Returns the paths written."""
+    file atomically. `texts`: what `mapped_texts` returns, if already made. Returns the paths written."""
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     mapping.save(out)
-    mapped = mapping.transform_embeddings(src)
+    mapped, src_text, tgt_text = mapped_texts(mapping, src, tgt) if texts is None else texts
     vec_path = out / f"{mapping.info.get('src_lang', 'src')}.mapped.vec"
-    mapped.save(vec_path)
+    mapped.save(vec_path, text=src_text)
     paths = {"mapping": str(out), "mapped_vectors": str(vec_path)}
-    if mapping.W_tgt is not None:  # the target side moves too: write it in the shared space
+    if tgt_text is not None:  # the target side moves too: write it in the shared space
         tgt_path = out / f"{mapping.info.get('tgt_lang', 'tgt')}.mapped.vec"
-        mapping.normalize_target(tgt).save(tgt_path)
+        with atomic_write(tgt_path, "wb") as f:
+            f.write(tgt_text)
         paths["mapped_target_vectors"] = str(tgt_path)
     if induced_pairs is None:
         ind = induce(mapped.vectors, mapping.normalize_target(tgt).vectors, max_rank=refine_vocab)
@@ -74,9 +85,21 @@ def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Em
 def finish_run(aligner, mapping: Mapping, src: Embeddings, tgt: Embeddings, metrics: dict,
                dico_eval: Dictionary | None, output: str | Path | None, started: float,
                show_progress: bool = False) -> dict:
-    """Shared tail of every alignment job: evaluate (NN, CSLS), write outputs, stamp time and device."""
+    """Shared tail of every alignment job: evaluate (NN, CSLS), write outputs, stamp time and device.
+
+    With both an evaluation and an output, the mapped vectors' text is formatted in a thread while
+    the evaluation runs; nothing is written before the evaluation has succeeded."""
+    texts = None
     if dico_eval is not None:
+        pending = None
+        if output is not None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            ex = ThreadPoolExecutor(1)
+            pending = ex.submit(mapped_texts, mapping, src, tgt)
+            ex.shutdown(wait=False)
         metrics["eval"] = evaluate_mapping(mapping, src, tgt, dico_eval, show_progress=show_progress)
+        texts = None if pending is None else pending.result()
     if output is not None:
         induced = getattr(aligner, "induced_", None)
         metrics["seconds"] = round(time.perf_counter() - started, 3)
@@ -84,7 +107,7 @@ def finish_run(aligner, mapping: Mapping, src: Embeddings, tgt: Embeddings, metr
         metrics["outputs"] = write_outputs(
             output, mapping, src, tgt, metrics,
             None if induced is None else induced.pairs, None if induced is None else induced.scores,
-            refine_vocab=getattr(aligner, "refine_vocab", REFINE_VOCAB))
+            refine_vocab=getattr(aligner, "refine_vocab", REFINE_VOCAB), texts=texts)
     metrics["seconds"] = round(time.perf_counter() - started, 3)
     metrics["device"] = describe_device()
     return metrics

@@ -274,3 +274,25 @@ def test_refine_filter_keeps_refinement_on_the_seeds_kind_of_target():
     assert m.info["params"]["refine_filter"] == 25
     with pytest.raises(InputError, match="refine_filter"):
         ProcrustesAligner(refine=1, refine_filter=-1)
+
+
+def test_no_output_is_written_when_the_evaluation_fails(tmp_path, monkeypatch):
+    """The mapped vectors are formatted beside the evaluation, but written only after it succeeded."""
+    import align.pipeline as pipeline
+
+    src, tgt, _ = make_pair(n=300, d=10)
+
+    def broken(*args, **kwargs):
+        raise InputError("evaluation failed")
+
+    monkeypatch.setattr(pipeline, "evaluate_mapping", broken)
+    with pytest.raises(InputError, match="evaluation failed"):
+        pipeline.run_supervised(src, tgt, true_dico(range(100)), dico_eval=true_dico(range(100, 200)),
+                                output=tmp_path / "out", refine=0)
+    assert not (tmp_path / "out").exists()
+    monkeypatch.undo()
+    _, metrics = pipeline.run_supervised(src, tgt, true_dico(range(100)), dico_eval=true_dico(range(100, 200)),
+                                         output=tmp_path / "out", refine=0)
+    mapped = Embeddings.load(tmp_path / "out" / "src.mapped.vec", cache=False)
+    assert mapped.words == src.words and metrics["eval"]["csls"]["precision_at_1"] == 100.0
+    assert np.allclose(mapped.vectors, Mapping.load(tmp_path / "out").transform(src.vectors), atol=1e-5)
