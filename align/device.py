@@ -28,7 +28,7 @@ def torch_device() -> str:
 
     On 'cpu' the dense steps (products, Procrustes SVDs) run in numpy/LAPACK and faiss, so a CPU run
     never pays torch's import; torch is imported only where a GPU may be used, or for methods that
-    need its autograd (RCSLS, adversarial)."""
+    need its autograd (adversarial training; RCSLS has a numpy path with its gradient in closed form)."""
     if not _gpu_possible():
         return "cpu"
     try:
