@@ -60,7 +60,7 @@ def row_col_topk(queries: np.ndarray, base: np.ndarray, k: int, *, cols: bool = 
     n, m = len(q), len(b)
     kr, kc = min(k, m), min(k, n)
     if torch_device() == "cuda":
-        return _row_col_topk_torch(q, b, kr, kc, cols, block)
+        return _row_col_topk_torch(q, b, kr, kc, cols, block, "cuda")
     rows = _Heaps(n, kr)
     colh = _Heaps(m, kc) if cols else None
     bT = b.T  # a transposed view: BLAS reads it as is (a contiguous copy costs 10–20 ms for 20k rows)
@@ -100,10 +100,10 @@ def row_col_topk(queries: np.ndarray, base: np.ndarray, k: int, *, cols: bool = 
     return rv, ri, cv, ci
 
 
-def _row_col_topk_torch(q, b, kr, kc, cols, block):
+def _row_col_topk_torch(q, b, kr, kc, cols, block, dev: str):
+    """row_col_topk with torch's top-k on `dev` (the GPU path; tests run it on the CPU)."""
     import torch
 
-    dev = torch_device()
     qt, bt = torch.from_numpy(q).to(dev), torch.from_numpy(b).to(dev)
     rv, ri, cv, ci = [], [], None, None
     with torch.no_grad():

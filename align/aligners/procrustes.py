@@ -37,6 +37,11 @@ def procrustes(X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None = None) 
         with small_linalg():
             u, _, vt = np.linalg.svd(m, full_matrices=False)
         return (u @ vt).astype(np.float32)
+    return _procrustes_torch(X, Y, weights, dev)
+
+
+def _procrustes_torch(X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None, dev: str) -> np.ndarray:
+    """procrustes with torch on `dev` (the GPU path; tests run it on the CPU)."""
     import torch
 
     x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(dev, torch.float64)

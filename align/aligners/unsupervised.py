@@ -72,6 +72,11 @@ def sorted_similarity_signature(X: np.ndarray) -> np.ndarray:
         u, s, _ = np.linalg.svd(np.asarray(X, dtype=np.float64), full_matrices=False)
         m = -np.sort(-((u * s) @ u.T), axis=1)
         return _unit_center_unit(m.astype(np.float32))
+    return _signature_torch(X, dev)
+
+
+def _signature_torch(X: np.ndarray, dev: str) -> np.ndarray:
+    """sorted_similarity_signature with torch on `dev` (the GPU path; tests run it on the CPU)."""
     import torch
 
     x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(dev, torch.float64)
