@@ -117,7 +117,12 @@ def test_rcsls_numpy_path_follows_the_torch_autograd_path(kw):
 
     src, tgt, _ = make_pair(n=600, d=16, noise=1.0, seed=7)  # noisy, 60 seeds: the loss keeps falling
     a = RCSLSAligner(epochs=6, k=5, **kw)
-    p = prepare(src, tgt, true_dico(range(0, 600, 10)), a.normalize)
+    # words with several translations, and targets of several words: the numpy path searches each word once
+    seeds = Dictionary([(f"s{i}", f"t{i}") for i in range(0, 600, 10)]
+                       + [(f"s{i}", f"t{i + 1}") for i in range(0, 600, 20)]
+                       + [(f"s{i + 2}", f"t{i}") for i in range(0, 600, 30)])
+    p = prepare(src, tgt, seeds, a.normalize)
+    assert len(np.unique(p.pairs[:, 0])) < len(p.pairs) and len(np.unique(p.pairs[:, 1])) < len(p.pairs)
     W0 = fit_procrustes(p.X[p.pairs[:, 0]], p.Y[p.pairs[:, 1]])
     Wn, hn = a._fit_numpy(p, W0, "cpu")
     if kw.get("batch_size"):  # minibatches come in each library's own random order: only the descent is checked

@@ -118,28 +118,32 @@ class RCSLSAligner:
 
         Xall, Yall = normalize_rows(p.X), normalize_rows(p.Y)
         Xn, Yn = Xall[: self.max_neg], Yall[: self.max_neg]
-        xs_all, ys_all = Xall[p.pairs[:, 0]], Yall[p.pairs[:, 1]]
+        src_rows, tgt_rows = p.pairs[:, 0], p.pairs[:, 1]
         k = self.k
 
-        def neighbour_means(W, xs, ys):
-            # k nearest targets of each mapped seed source; k nearest mapped sources of each seed target,
-            # found as (x W)·y = x·(y Wᵀ) so that the whole source side is never mapped
-            _, nt = block_topk(xs @ W, Yn, k)
-            _, ns = block_topk(ys @ W.T, Xn, k)
-            ybar = np.zeros_like(xs)
-            xbar = np.zeros_like(xs)
+        def neighbour_means(W, b):
+            """Per pair of batch `b`: the mean of the k nearest targets of its mapped source, and of the k
+            nearest mapped sources of its target ((x W)·y = x·(y Wᵀ): the source side is never mapped).
+            Searched once per distinct word: a dictionary lists many words with several translations."""
+            us, inv_s = np.unique(src_rows[b], return_inverse=True)
+            ut, inv_t = np.unique(tgt_rows[b], return_inverse=True)
+            _, nt = block_topk(Xall[us] @ W, Yn, k)
+            _, ns = block_topk(Yall[ut] @ W.T, Xn, k)
+            ybar = np.zeros((len(us), Yn.shape[1]), dtype=np.float32)
+            xbar = np.zeros((len(ut), Xn.shape[1]), dtype=np.float32)
             for j in range(nt.shape[1]):
                 ybar += Yn[nt[:, j]]
             for j in range(ns.shape[1]):
                 xbar += Xn[ns[:, j]]
-            return ybar / nt.shape[1], xbar / ns.shape[1]
+            return (ybar / nt.shape[1])[inv_s.ravel()], (xbar / ns.shape[1])[inv_t.ravel()]
 
-        def loss_grad(W, xs, ys):
-            ybar, xbar = neighbour_means(W, xs, ys)
+        def loss_grad(W, b):
+            xs, ys = Xall[src_rows[b]], Yall[tgt_rows[b]]
+            ybar, xbar = neighbour_means(W, b)
             xw = xs @ W
             loss = float((-2.0 * (xw * ys).sum(1) + (xw * ybar).sum(1) + ((xbar @ W) * ys).sum(1)).mean())
             grad = (xs.T @ (ybar - 2.0 * ys) + xbar.T @ ys) / len(xs)
-            return loss, grad
+            return loss, grad, len(xs)
 
         rng = np.random.default_rng(self.seed)
         W = W0.astype(np.float32).copy()
@@ -149,13 +153,12 @@ class RCSLSAligner:
         for epoch in _progress(range(self.epochs), self.show_progress, desc="RCSLS", unit="epoch"):
             total = 0.0
             for b in self._batches(n, lambda: rng.permutation(n)):
-                xs, ys = xs_all[b], ys_all[b]
-                loss, grad = loss_grad(W, xs, ys)
-                total += loss * (len(xs) / n)
+                loss, grad, nb = loss_grad(W, b)
+                total += loss * (nb / n)
                 if not self.batch_size and prev_loss is not None and loss > prev_loss:
                     lr /= 2  # the step overshot: go back and halve the step size
                     W = prev_W.copy()
-                    loss, grad = loss_grad(W, xs, ys)
+                    loss, grad, _ = loss_grad(W, b)
                     total = loss
                 prev_loss, prev_W = loss, W.copy()
                 W = self._project_numpy(W - lr * grad.astype(np.float32))
