@@ -33,14 +33,14 @@ def _shared_options(f):
         click.option("--tgt-emb", type=str, default=None, help="Target vectors (default: the data directory's file for TGT)."),
         click.option("--dico-eval", type=str, default=None,
                      help="Optional test dictionary; without it the run is judged by the unsupervised criterion only."),
-        click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Runs with different random seeds; the best by the unsupervised criterion is kept."),
         click.option("--normalize", default="unit center unit", show_default=True,
                      help="Normalisation steps: unit, center, unitdim, iternorm (space or comma separated; 'none')."),
         click.option("--max-vocab", type=click.IntRange(min=1), default=200000, show_default=True),
         click.option("--output", type=click.Path(file_okay=False), default=None, help="Write the mapping and outputs here."),
         click.option("--seed", type=int, default=0, show_default=True),
         click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache."),
+        click.option("--all-restarts", is_flag=True,
+                     help="Run every restart, instead of stopping at the first that converges."),
     ]
     for opt in reversed(options):
         f = opt(f)
@@ -66,9 +66,9 @@ def _run(method: str, src_lang: str, tgt_lang: str, src_emb, tgt_emb, dico_eval,
         echo_json(metrics)
     else:
         click.echo(f"{src_lang}→{tgt_lang} {method}: {len(src)} × {len(tgt)} words, no seeds")
-        for i, c in enumerate(metrics["restarts"]):
+        for i, (c, ok) in enumerate(zip(metrics["restarts"], metrics["restarts_converged"])):
             mark = " *" if i == metrics["best_restart"] else ""
-            click.echo(f"  restart {i}: criterion {c:.4f}{mark}")
+            click.echo(f"  restart {i}: criterion {c:.4f}, {'converged' if ok else 'did not converge'}{mark}")
         click.echo(f"criterion {metrics['criterion']:.4f}; distinctiveness {metrics['distinctiveness']:.4f} "
                    f"(random rotations: {metrics['null_distinctiveness']:.4f})")
         if "eval" in metrics:
@@ -85,6 +85,9 @@ def _run(method: str, src_lang: str, tgt_lang: str, src_emb, tgt_emb, dico_eval,
 
 @click.command("unsupervised")
 @_shared_options
+@click.option("--restarts", type=click.IntRange(min=1), default=8, show_default=True,
+              help="At most N runs with different random seeds, stopping at the first that converges "
+                   "(--all-restarts: run all); the best by the unsupervised criterion is kept.")
 @click.option("--vocab", type=click.IntRange(min=10), default=4000, show_default=True,
               help="Final vocabulary cut-off of self-learning (raised from --start-vocab as it converges).")
 @click.option("--dictionary", type=click.Choice(["mutual", "union"]), default="mutual", show_default=True,
@@ -94,12 +97,14 @@ def _run(method: str, src_lang: str, tgt_lang: str, src_emb, tgt_emb, dico_eval,
               help="Words per side in the sorted-similarity initialisation.")
 @click.option("--refine-vocab", type=click.IntRange(min=10), default=15000, show_default=True,
               help="The induced dictionary and the criterion use the N most frequent words.")
-def unsupervised_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, restarts, normalize, max_vocab, output, seed,
-                     no_cache, as_json, quiet, vocab, dictionary, start_vocab, init_vocab, refine_vocab):
+def unsupervised_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, normalize, max_vocab, output, seed,
+                     no_cache, all_restarts, as_json, quiet, restarts, vocab, dictionary, start_vocab, init_vocab,
+                     refine_vocab):
     """Align SRC_LANG onto TGT_LANG with no dictionary: robust self-learning (Artetxe et al. 2018)."""
     from .normalize import parse_steps
 
-    params = dict(normalize=parse_steps(normalize), restarts=restarts, seed=seed, vocab=vocab,
+    params = dict(normalize=parse_steps(normalize), restarts=restarts, stop_when_converged=not all_restarts,
+                  seed=seed, vocab=vocab,
                   start_vocab=start_vocab, init_vocab=init_vocab, refine_vocab=refine_vocab, dictionary=dictionary)
     _run("unsupervised", src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, output, max_vocab, no_cache, as_json, quiet,
          params)
@@ -107,6 +112,9 @@ def unsupervised_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, restarts, 
 
 @click.command("adversarial")
 @_shared_options
+@click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True,
+              help="At most N runs with different random seeds, stopping at the first that converges "
+                   "(--all-restarts: run all); the best by the unsupervised criterion is kept.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Adversarial epochs (default: 5 on a GPU, 3 on a CPU).")
 @click.option("--epoch-size", type=click.IntRange(min=100), default=None,
@@ -115,12 +123,13 @@ def unsupervised_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, restarts, 
               help="Rounds of Procrustes refinement after the adversarial phase.")
 @click.option("--dis-most-frequent", type=click.IntRange(min=10), default=75000, show_default=True,
               help="The discriminator sees only the N most frequent words.")
-def adversarial_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, restarts, normalize, max_vocab, output, seed,
-                    no_cache, as_json, quiet, epochs, epoch_size, refine, dis_most_frequent):
+def adversarial_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, normalize, max_vocab, output, seed,
+                    no_cache, all_restarts, as_json, quiet, restarts, epochs, epoch_size, refine, dis_most_frequent):
     """Align SRC_LANG onto TGT_LANG with no dictionary: adversarial training (Conneau et al. 2018) + refinement."""
     from .normalize import parse_steps
 
-    params = dict(normalize=parse_steps(normalize), restarts=restarts, seed=seed, epochs=epochs,
+    params = dict(normalize=parse_steps(normalize), restarts=restarts, stop_when_converged=not all_restarts,
+                  seed=seed, epochs=epochs,
                   epoch_size=epoch_size, refine=refine, dis_most_frequent=dis_most_frequent)
     _run("adversarial", src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, output, max_vocab, no_cache, as_json, quiet,
          params)

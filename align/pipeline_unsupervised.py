@@ -27,7 +27,8 @@ def run_unsupervised(src: Embeddings, tgt: Embeddings, *, method: str = "unsuper
                      **params) -> tuple[Mapping, dict]:
     """Fit `method` with no seeds, evaluate on `dico_eval` if given, write outputs; return (mapping, metrics).
 
-    The metrics hold `criterion` (of the kept restart), `restarts` (each restart's criterion),
+    The metrics hold `criterion` (of the kept restart), `restarts` (each restart's criterion) and
+    `restarts_converged` (each restart's verdict),
     `distinctiveness` (how far each translation stands out of its neighbours), its
     `null_distinctiveness` under random rotations, and `failed`; the caller decides how to report a failure.
     """
@@ -38,6 +39,7 @@ def run_unsupervised(src: Embeddings, tgt: Embeddings, *, method: str = "unsuper
                         src_path=_abs(src.report.path), tgt_path=_abs(tgt.report.path))
     metrics: dict = {"src": src_lang, "tgt": tgt_lang, "method": method, "params": mapping.info.get("params"),
                      "criterion": round(float(aligner.criterion_), 6), "restarts": list(aligner.restarts_),
+                     "restarts_converged": list(aligner.restarts_converged_),
                      "best_restart": int(aligner.best_restart_),
                      "distinctiveness": round(float(aligner.distinctiveness_), 6),
                      "null_distinctiveness": round(float(aligner.null_), 6),

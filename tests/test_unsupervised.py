@@ -92,6 +92,22 @@ def test_unrelated_clouds_fail():
     assert len(aligner.restarts_) == 2
 
 
+def test_restarts_stop_at_the_first_that_converges():
+    """`restarts` is the most runs: a converged run ends the search unless every restart is asked for;
+    on unrelated clouds no run converges, so all are run and the result is failed."""
+    src, tgt, truth = rotated_pair()
+    first = UnsupervisedAligner(**SMALL, restarts=3, seed=0)
+    m = first.fit(src, tgt)
+    assert first.restarts_converged_ == [True] and len(first.restarts_) == 1 and not first.failed_
+    assert p_at_1(m, src, tgt, truth) == 1.0 and m.info["restarts_converged"] == [True]
+    every = UnsupervisedAligner(**SMALL, restarts=3, seed=0, stop_when_converged=False)
+    every.fit(src, tgt)
+    assert every.restarts_converged_ == [True, True, True] and every.restarts_[0] == first.restarts_[0]
+    noise = UnsupervisedAligner(**SMALL, restarts=3, seed=0)
+    noise.fit(Embeddings([f"s{i}" for i in range(N)], cloud(3)), Embeddings([f"t{i}" for i in range(N)], cloud(4)))
+    assert noise.restarts_converged_ == [False, False, False] and noise.failed_
+
+
 def test_restarts_reproducible_and_best_kept():
     src, tgt, _ = rotated_pair(seed=2)
     a = UnsupervisedAligner(**SMALL, restarts=2, seed=7)
@@ -121,12 +137,13 @@ def test_cli_unsupervised_success(tmp_path):
     s, t, d = _write_pair(tmp_path, src, tgt, truth)
     out = tmp_path / "out"
     res = run_cli(["unsupervised", "xx", "yy", "--src-emb", s, "--tgt-emb", t, "--dico-eval", d, "--output", out,
-                   "--restarts", "2", "--seed", "3", "--json", "-q", *CLI_SMALL])
+                   "--restarts", "2", "--all-restarts", "--seed", "3", "--json", "-q", *CLI_SMALL])
     assert res.exit_code == 0, res.stderr
     m = json.loads(res.stdout)
     assert m["failed"] is False
     assert m["eval"]["csls"]["precision_at_1"] == 100.0 and m["eval"]["nn"]["precision_at_1"] == 100.0
     assert len(m["restarts"]) == 2 and m["criterion"] == max(m["restarts"])
+    assert m["restarts_converged"] == [True, True]
     assert {"seconds", "device", "criterion", "distinctiveness", "null_distinctiveness"} <= set(m)
     for name in ("W.npy", "mapping.json", "xx.mapped.vec", "induced.txt", "metrics.json"):
         assert (out / name).exists(), name
@@ -134,7 +151,7 @@ def test_cli_unsupervised_success(tmp_path):
     assert saved["failed"] is False and saved["restarts"] == m["restarts"]
     # the same seed gives the same restarts
     res2 = run_cli(["unsupervised", "xx", "yy", "--src-emb", s, "--tgt-emb", t, "--restarts", "2", "--seed", "3",
-                    "--json", "-q", *CLI_SMALL])
+                    "--all-restarts", "--json", "-q", *CLI_SMALL])
     assert res2.exit_code == 0 and json.loads(res2.stdout)["restarts"] == m["restarts"]
     assert "eval" not in json.loads(res2.stdout)  # --dico-eval is optional
 

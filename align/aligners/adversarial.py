@@ -28,7 +28,7 @@ from ..mapping import Mapping
 from ..normalize import DEFAULT_STEPS
 from .base import prepare
 from .procrustes import procrustes
-from .unsupervised import FAIL_EXCESS, judge
+from .unsupervised import FAIL_EXCESS, distinctiveness, null_distinctiveness
 
 
 class AdversarialAligner:
@@ -45,8 +45,8 @@ class AdversarialAligner:
                  dis_dropout: float = 0.0, dis_input_dropout: float = 0.1, dis_smooth: float = 0.1,
                  dis_most_frequent: int = 75000, dis_lr: float = 0.1, map_lr: float = 0.1, lr_decay: float = 0.98,
                  map_beta: float = 0.001, refine: int = 5, refine_vocab: int = 15000, csls_k: int = 10,
-                 criterion_words: int = 10000, restarts: int = 1, seed: int = 0, fail_excess: float = FAIL_EXCESS,
-                 show_progress: bool = False):
+                 criterion_words: int = 10000, restarts: int = 1, stop_when_converged: bool = True, seed: int = 0,
+                 fail_excess: float = FAIL_EXCESS, show_progress: bool = False):
         if restarts < 1:
             raise InputError(f"restarts must be >= 1, got {restarts}")
         gpu = torch_device() == "cuda"
@@ -62,12 +62,14 @@ class AdversarialAligner:
         self.refine, self.refine_vocab, self.csls_k = refine, refine_vocab, csls_k
         self.criterion_words, self.restarts, self.seed = criterion_words, restarts, seed
         self.fail_excess, self.show_progress = fail_excess, show_progress
+        self.stop_when_converged = stop_when_converged
 
     def _params(self) -> dict:
         return {"normalize": list(self.normalize), "epochs": self.epochs, "epoch_size": self.epoch_size,
                 "batch_size": self.batch_size, "dis_steps": self.dis_steps, "dis_hidden": self.dis_hidden,
                 "dis_most_frequent": self.dis_most_frequent, "map_beta": self.map_beta, "refine": self.refine,
-                "refine_vocab": self.refine_vocab, "restarts": self.restarts, "seed": self.seed,
+                "refine_vocab": self.refine_vocab, "restarts": self.restarts,
+                "stop_when_converged": self.stop_when_converged, "seed": self.seed,
                 "fail_excess": self.fail_excess}
 
     def _criterion(self, X: np.ndarray, Y: np.ndarray, W: np.ndarray) -> Induced:
@@ -167,21 +169,31 @@ class AdversarialAligner:
         start = time.perf_counter()
         p = prepare(src, tgt, None, self.normalize)
         X, Y = p.X, p.Y
+        n = self.criterion_words
+        self.null_ = null_distinctiveness(X, Y, np.random.default_rng([self.seed, 10**6]), n=n)  # as `judge`
         self.restarts_: list[float] = []
+        self.restarts_converged_: list[bool] = []
         self.history_: list[dict] = []
-        best: tuple[float, np.ndarray | None, Induced | None, int] = (-np.inf, None, None, -1)
+        # best: (converged, criterion) first, so that a restart that converged beats any that did not
+        best: tuple[tuple[bool, float], np.ndarray | None, Induced | None, int, float] = ((False, -np.inf), None,
+                                                                                        None, -1, 0.0)
         for r in range(self.restarts):
             W, adv_log = self._adversarial(X, Y, self.seed * 1000 + r, f"adversarial {r + 1}/{self.restarts}")
             W, ind, ref_log = self._refine(X, Y, W)
+            dist = distinctiveness(X[:n] @ W, Y, n)
+            converged = bool(dist - self.null_ >= self.fail_excess)
             self.restarts_.append(round(ind.criterion, 6))
+            self.restarts_converged_.append(converged)
             self.history_.append({"restart": r, "adversarial": adv_log, "refinement": ref_log})
-            if ind.criterion > best[0]:
-                best = (ind.criterion, W, ind, r)
-        crit, W, self.induced_, self.best_restart_ = best
+            if (converged, ind.criterion) > best[0]:
+                best = ((converged, ind.criterion), W, ind, r, dist)
+            if converged and self.stop_when_converged:
+                break
+        (converged, crit), W, self.induced_, self.best_restart_, self.distinctiveness_ = best
         self.criterion_ = float(crit)
-        self.distinctiveness_, self.null_, self.failed_ = judge(X, Y, W, self.seed, self.criterion_words,
-                                                                self.fail_excess)
+        self.failed_ = not converged
         info = {"method": self.method, "params": self._params(), "seed_pairs": 0, "restarts": self.restarts_,
+                "restarts_converged": self.restarts_converged_,
                 "best_restart": self.best_restart_, "criterion": round(self.criterion_, 6),
                 "distinctiveness": round(self.distinctiveness_, 6),
                 "null_distinctiveness": round(self.null_, 6), "failed": self.failed_, "history": self.history_,
