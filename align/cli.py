@@ -165,8 +165,8 @@ def resolve_dictionary(src: str, tgt: str, spec: str | None, split: str) -> str 
 @click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
 @common_output
 def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
-                   refine_vocab, whiten, reweight, refine_filter, epochs, lr, orthogonal, normalize, max_vocab, output, seed,
-                   no_cache, as_json, quiet):
+                   refine_vocab, whiten, reweight, refine_filter, epochs, lr, orthogonal, normalize, max_vocab,
+                   output, seed, no_cache, as_json, quiet):
     """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
     import time
 
@@ -205,7 +205,8 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
                f"({sp['pairs'] - sp['kept']} not in the vocabularies)")
     for h in metrics.get("history", [])[:0] if method == "rcsls" else metrics.get("history", []):
         mark = " *" if h["iteration"] == metrics.get("best_iteration") else ""
-        kept = f", {h['kept_by_filter']} of {h['induced_pairs']} induced pairs pass the filter" if "kept_by_filter" in h else ""
+        kept = (f", {h['kept_by_filter']} of {h['induced_pairs']} induced pairs pass the filter"
+                if "kept_by_filter" in h else "")
         click.echo(f"  iteration {h['iteration']}: criterion {h['criterion']:.4f}, {h['train_pairs']} training pairs"
                    f"{kept}{mark}")
     if metrics.get("converged_at") is not None:

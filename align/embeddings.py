@@ -217,6 +217,7 @@ class Embeddings:
             parts.append(b"".join(w.encode("utf-8") + b" " + r + b"\n" for w, r in zip(self.words[s:s + 8192], rows)))
         return b"".join(parts)
 
+
 def load_all(paths: Sequence[str | os.PathLike], max_vocab: int | None = None, *, cache: bool = True
              ) -> list[Embeddings]:
     """Load several vector files (a source and a target, most often), like `Embeddings.load` each.

@@ -32,33 +32,42 @@ def make_aligner(method: str, **params):
     return cls(**params)
 
 
+def mapped_spaces(mapping: Mapping, src: Embeddings, tgt: Embeddings) -> tuple[Embeddings, Embeddings]:
+    """Both sides in the shared space: the mapped source, and the normalised (with W_tgt, mapped) target."""
+    return mapping.transform_embeddings(src), mapping.normalize_target(tgt)
+
+
 def evaluate_mapping(mapping: Mapping, src: Embeddings, tgt: Embeddings, dico: Dictionary,
-                     retrievals=("nn", "csls"), show_progress: bool = False) -> dict:
-    """BLI results of `mapping` on `dico` for each retrieval, as dicts keyed by retrieval name."""
-    s, t = mapping.transform_embeddings(src), mapping.normalize_target(tgt)
+                     retrievals=("nn", "csls"), show_progress: bool = False, *,
+                     spaces: tuple[Embeddings, Embeddings] | None = None) -> dict:
+    """BLI results of `mapping` on `dico` for each retrieval, as dicts keyed by retrieval name.
+    `spaces`: what `mapped_spaces` returns, if already made."""
+    s, t = mapped_spaces(mapping, src, tgt) if spaces is None else spaces
     return {r: evaluate_bli(s, t, dico, r, show_progress=show_progress).to_dict() for r in retrievals}
 
 
-def mapped_texts(mapping: Mapping, src: Embeddings, tgt: Embeddings) -> tuple[Embeddings, bytes, bytes | None]:
-    """The mapped source vectors, their .vec text, and the mapped target's .vec text when the mapping
-    moves the target side (None otherwise): the costly part of `write_outputs`, which a caller may run
-    in a thread beside the evaluation (numpy's formatting releases the GIL)."""
-    mapped = mapping.transform_embeddings(src)
-    tgt_text = mapping.normalize_target(tgt).to_text() if mapping.W_tgt is not None else None
-    return mapped, mapped.to_text(), tgt_text
+def mapped_texts(mapping: Mapping, spaces: tuple[Embeddings, Embeddings]) -> tuple[bytes, bytes | None]:
+    """The .vec text of the mapped source, and of the mapped target when the mapping moves the target side
+    (None otherwise): the costly part of `write_outputs`, which a caller may run in a thread beside the
+    evaluation (numpy's formatting releases the GIL)."""
+    s, t = spaces
+    return s.to_text(), (t.to_text() if mapping.W_tgt is not None else None)
 
 
 def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Embeddings,
                   metrics: dict, induced_pairs: np.ndarray | None = None,
-                  induced_scores: np.ndarray | None = None, refine_vocab: int = REFINE_VOCAB,
-                  texts: tuple[Embeddings, bytes, bytes | None] | None = None) -> dict:
+                  induced_scores: np.ndarray | None = None, refine_vocab: int = REFINE_VOCAB, *,
+                  spaces: tuple[Embeddings, Embeddings] | None = None,
+                  texts: tuple[bytes, bytes | None] | None = None) -> dict:
     """Write the mapping, the mapped source vectors (and target vectors when the mapping moves the
     target side), the induced dictionary (with CSLS scores) and metrics.json into `output`; each
-    file atomically. `texts`: what `mapped_texts` returns, if already made. Returns the paths written."""
+    file atomically. `spaces`, `texts`: what `mapped_spaces` and `mapped_texts` return, if already made.
+    Returns the paths written."""
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
     mapping.save(out)
-    mapped, src_text, tgt_text = mapped_texts(mapping, src, tgt) if texts is None else texts
+    mapped, mapped_tgt = mapped_spaces(mapping, src, tgt) if spaces is None else spaces
+    src_text, tgt_text = mapped_texts(mapping, (mapped, mapped_tgt)) if texts is None else texts
     vec_path = out / f"{mapping.info.get('src_lang', 'src')}.mapped.vec"
     mapped.save(vec_path, text=src_text)
     paths = {"mapping": str(out), "mapped_vectors": str(vec_path)}
@@ -68,7 +77,7 @@ def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Em
             f.write(tgt_text)
         paths["mapped_target_vectors"] = str(tgt_path)
     if induced_pairs is None:
-        ind = induce(mapped.vectors, mapping.normalize_target(tgt).vectors, max_rank=refine_vocab)
+        ind = induce(mapped.vectors, mapped_tgt.vectors, max_rank=refine_vocab)
         induced_pairs, induced_scores = ind.pairs, ind.scores
     dico_path = out / "induced.txt"
     order = np.argsort(-np.asarray(induced_scores))
@@ -89,6 +98,7 @@ def finish_run(aligner, mapping: Mapping, src: Embeddings, tgt: Embeddings, metr
 
     With both an evaluation and an output, the mapped vectors' text is formatted in a thread while
     the evaluation runs; nothing is written before the evaluation has succeeded."""
+    spaces = mapped_spaces(mapping, src, tgt) if (dico_eval is not None or output is not None) else None
     texts = None
     if dico_eval is not None:
         pending = None
@@ -96,9 +106,9 @@ def finish_run(aligner, mapping: Mapping, src: Embeddings, tgt: Embeddings, metr
             from concurrent.futures import ThreadPoolExecutor
 
             ex = ThreadPoolExecutor(1)
-            pending = ex.submit(mapped_texts, mapping, src, tgt)
+            pending = ex.submit(mapped_texts, mapping, spaces)
             ex.shutdown(wait=False)
-        metrics["eval"] = evaluate_mapping(mapping, src, tgt, dico_eval, show_progress=show_progress)
+        metrics["eval"] = evaluate_mapping(mapping, src, tgt, dico_eval, show_progress=show_progress, spaces=spaces)
         texts = None if pending is None else pending.result()
     if output is not None:
         induced = getattr(aligner, "induced_", None)
@@ -107,7 +117,7 @@ def finish_run(aligner, mapping: Mapping, src: Embeddings, tgt: Embeddings, metr
         metrics["outputs"] = write_outputs(
             output, mapping, src, tgt, metrics,
             None if induced is None else induced.pairs, None if induced is None else induced.scores,
-            refine_vocab=getattr(aligner, "refine_vocab", REFINE_VOCAB), texts=texts)
+            refine_vocab=getattr(aligner, "refine_vocab", REFINE_VOCAB), spaces=spaces, texts=texts)
     metrics["seconds"] = round(time.perf_counter() - started, 3)
     metrics["device"] = describe_device()
     return metrics

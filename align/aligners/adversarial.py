@@ -28,7 +28,7 @@ from ..mapping import Mapping
 from ..normalize import DEFAULT_STEPS
 from .base import prepare
 from .procrustes import procrustes
-from .unsupervised import FAIL_EXCESS, distinctiveness, null_distinctiveness
+from .unsupervised import FAIL_EXCESS, search_restarts
 
 
 class AdversarialAligner:
@@ -169,29 +169,17 @@ class AdversarialAligner:
         start = time.perf_counter()
         p = prepare(src, tgt, None, self.normalize)
         X, Y = p.X, p.Y
-        n = self.criterion_words
-        self.null_ = null_distinctiveness(X, Y, np.random.default_rng([self.seed, 10**6]), n=n)  # as `judge`
-        self.restarts_: list[float] = []
-        self.restarts_converged_: list[bool] = []
-        self.history_: list[dict] = []
-        # best: (converged, criterion) first, so that a restart that converged beats any that did not
-        best: tuple[tuple[bool, float], np.ndarray | None, Induced | None, int, float] = ((False, -np.inf), None,
-                                                                                        None, -1, 0.0)
-        for r in range(self.restarts):
+
+        def run(r: int) -> tuple[np.ndarray, Induced, dict]:
             W, adv_log = self._adversarial(X, Y, self.seed * 1000 + r, f"adversarial {r + 1}/{self.restarts}")
             W, ind, ref_log = self._refine(X, Y, W)
-            dist = distinctiveness(X[:n] @ W, Y, n)
-            converged = bool(dist - self.null_ >= self.fail_excess)
-            self.restarts_.append(round(ind.criterion, 6))
-            self.restarts_converged_.append(converged)
-            self.history_.append({"restart": r, "adversarial": adv_log, "refinement": ref_log})
-            if (converged, ind.criterion) > best[0]:
-                best = ((converged, ind.criterion), W, ind, r, dist)
-            if converged and self.stop_when_converged:
-                break
-        (converged, crit), W, self.induced_, self.best_restart_, self.distinctiveness_ = best
-        self.criterion_ = float(crit)
-        self.failed_ = not converged
+            return W, ind, {"restart": r, "adversarial": adv_log, "refinement": ref_log}
+
+        found = search_restarts(X, Y, run, restarts=self.restarts, seed=self.seed,
+                                stop_when_converged=self.stop_when_converged, n=self.criterion_words,
+                                excess=self.fail_excess)
+        W = found.W
+        found.store_on(self)
         info = {"method": self.method, "params": self._params(), "seed_pairs": 0, "restarts": self.restarts_,
                 "restarts_converged": self.restarts_converged_,
                 "best_restart": self.best_restart_, "criterion": round(self.criterion_, 6),

@@ -20,7 +20,7 @@
    frequent words (default: the whole vocabularies), a cleaner dictionary than the stochastic
    ones. The induced dictionary (CSLS, mutual NN) and MUSE's criterion come from `align.induction.induce`; restarts differ in the dropout draws and the best by
    the criterion is kept, or the search stops at the first restart that converges (see RESTARTS); failure
-   is judged as `judge` does (see FAIL_EXCESS).
+   is judged by `search_restarts` (see FAIL_EXCESS).
 
 Dropout is applied to the `candidates` best CSLS targets of each word rather than to the
 whole similarity matrix: the chance that all of them are dropped is (1 − p)^candidates
@@ -29,6 +29,8 @@ whole similarity matrix: the chance that all of them are dropped is (1 − p)^ca
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -161,12 +163,54 @@ def null_distinctiveness(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator,
     return best
 
 
-def judge(X: np.ndarray, Y: np.ndarray, W: np.ndarray, seed: int, n: int = 10000,
-          excess: float = FAIL_EXCESS) -> tuple[float, float, bool]:
-    """(distinctiveness of W, of random rotations, failed?) — see FAIL_EXCESS."""
-    d = distinctiveness(X[:n] @ W, Y, n)
+@dataclass
+class RestartSearch:
+    """What `search_restarts` found: the kept run, its verdict, and every run's criterion and verdict."""
+
+    W: np.ndarray
+    induced: Induced
+    best_restart: int
+    criterion: float
+    distinctiveness: float
+    null: float
+    failed: bool
+    criteria: list[float]
+    converged: list[bool]
+    logs: list
+
+    def store_on(self, aligner) -> None:
+        """Set a seedless aligner's learnt attributes (`restarts_`, `failed_`, …) from this search."""
+        aligner.restarts_, aligner.restarts_converged_, aligner.history_ = self.criteria, self.converged, self.logs
+        aligner.induced_, aligner.best_restart_, aligner.criterion_ = self.induced, self.best_restart, self.criterion
+        aligner.distinctiveness_, aligner.null_, aligner.failed_ = self.distinctiveness, self.null, self.failed
+
+
+def search_restarts(X: np.ndarray, Y: np.ndarray, run: Callable[[int], tuple[np.ndarray, Induced, object]], *,
+                    restarts: int, seed: int, stop_when_converged: bool = True, n: int = 10000,
+                    excess: float = FAIL_EXCESS) -> RestartSearch:
+    """Run `run(r) -> (W, induced dictionary with the criterion, log)` for r = 0, 1, … at most `restarts`
+    times and keep the best run: among those that converged, the highest criterion (among all if none did).
+
+    A run converged when its distinctiveness exceeds that of random rotations (drawn once, with `seed`)
+    by `excess` (see FAIL_EXCESS); with `stop_when_converged` the first converged run ends the search."""
     null = null_distinctiveness(X, Y, np.random.default_rng([seed, 10**6]), n=n)
-    return d, null, bool(d - null < excess)
+    criteria: list[float] = []
+    verdicts: list[bool] = []
+    logs: list = []
+    best = None  # ((converged, criterion), r, W, induced, distinctiveness)
+    for r in range(restarts):
+        W, ind, log = run(r)
+        dist = distinctiveness(X[:n] @ W, Y, n)
+        converged = bool(dist - null >= excess)
+        criteria.append(round(ind.criterion, 6))
+        verdicts.append(converged)
+        logs.append(log)
+        if best is None or (converged, ind.criterion) > best[0]:
+            best = ((converged, ind.criterion), r, W, ind, dist)
+        if converged and stop_when_converged:
+            break
+    (converged, crit), r, W, ind, dist = best
+    return RestartSearch(W, ind, r, float(crit), dist, null, not converged, criteria, verdicts, logs)
 
 
 class UnsupervisedAligner:
@@ -249,35 +293,23 @@ class UnsupervisedAligner:
         p = prepare(src, tgt, None, self.normalize)
         X, Y = p.X, p.Y
         init = initial_dictionary(X, Y, self.init_vocab, self.csls_k)
-        n = self.criterion_words
-        self.null_ = null_distinctiveness(X, Y, np.random.default_rng([self.seed, 10**6]), n=n)  # as `judge`
-        self.restarts_: list[float] = []
-        self.restarts_converged_: list[bool] = []
-        self.history_: list[list[dict]] = []
-        # best: (converged, criterion) first, so that a restart that converged beats any that did not
-        best: tuple[tuple[bool, float], np.ndarray | None, Induced | None, int, float] = ((False, -np.inf), None,
-                                                                                        None, -1, 0.0)
-        for r in range(self.restarts):
-            rng = np.random.default_rng([self.seed, r])
-            W, log = self._self_learn(X, Y, init, rng, f"self-learning {r + 1}/{self.restarts}")
+
+        def run(r: int) -> tuple[np.ndarray, Induced, list[dict]]:
+            W, log = self._self_learn(X, Y, init, np.random.default_rng([self.seed, r]),
+                                      f"self-learning {r + 1}/{self.restarts}")
             for _ in range(self.final_refine):  # a cleaner dictionary to finish: mutual CSLS among frequent words
                 final = self.final_vocab or max(len(X), len(Y))
                 pairs = induce(X @ W, Y, max_rank=final, mode="mutual", csls_k=self.csls_k).pairs
                 W = procrustes(X[pairs[:, 0]], Y[pairs[:, 1]])
             ind = induce(X @ W, Y, max_rank=self.refine_vocab, mode="mutual", csls_k=self.csls_k,
                          criterion_words=self.criterion_words)
-            dist = distinctiveness(X[:n] @ W, Y, n)
-            converged = bool(dist - self.null_ >= self.fail_excess)
-            self.restarts_.append(round(ind.criterion, 6))
-            self.restarts_converged_.append(converged)
-            self.history_.append(log)
-            if (converged, ind.criterion) > best[0]:
-                best = ((converged, ind.criterion), W, ind, r, dist)
-            if converged and self.stop_when_converged:
-                break  # a converged run is the answer; `stop_when_converged=False` runs every restart
-        (converged, crit), W, self.induced_, self.best_restart_, self.distinctiveness_ = best
-        self.criterion_ = float(crit)
-        self.failed_ = not converged
+            return W, ind, log
+
+        found = search_restarts(X, Y, run, restarts=self.restarts, seed=self.seed,
+                                stop_when_converged=self.stop_when_converged, n=self.criterion_words,
+                                excess=self.fail_excess)
+        W = found.W
+        found.store_on(self)
         info = {"method": self.method, "params": self._params(), "seed_pairs": 0, "init_pairs": int(len(init)),
                 "restarts": self.restarts_, "restarts_converged": self.restarts_converged_,
                 "best_restart": self.best_restart_, "criterion": round(self.criterion_, 6),
