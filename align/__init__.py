@@ -6,6 +6,14 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import os as _os
+
+# faiss's OpenMP threads (libgomp) spin for a while after each parallel region (its heaps, its
+# searches) and take the cores from numpy's BLAS threads that run next: on the 2-core kit machine
+# waiting passively makes `align procrustes` about 10% faster. Set before faiss loads, and only when
+# the user has not chosen a policy (export OMP_WAIT_POLICY=ACTIVE to keep libgomp's default).
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 from .dictionary import Coverage, Dictionary, identical_seeds, numeral_seeds  # noqa: E402
 from .embeddings import Embeddings, LoadReport  # noqa: E402
 from .errors import AlignError, AlignmentFailed, InputError  # noqa: E402

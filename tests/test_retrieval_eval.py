@@ -110,6 +110,27 @@ def test_pruned_csls_equals_the_full_computation(csls_k, monkeypatch):
     assert_same_topk(scores, ids, ref_csls(src, tgt, queries, k=csls_k), 10)
 
 
+def test_nn_of_few_queries_same_by_numpy_and_faiss(small_problem, monkeypatch):
+    """NN of a test dictionary's queries (one numpy product) equals the faiss search of the large case."""
+    src, tgt, queries = small_problem
+    s0, i0 = retrieve(src, tgt, queries, k=10, method="nn")
+    monkeypatch.setattr(align.retrieval, "SMALL_PRODUCT", 0)  # force faiss
+    s1, i1 = retrieve(src, tgt, queries, k=10, method="nn")
+    np.testing.assert_array_equal(i0, i1)
+    np.testing.assert_allclose(s0, s1, atol=1e-5)
+
+
+def test_unit_rows_copies_only_when_rows_are_not_unit():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(50, 8)).astype(np.float32)
+    before = x.copy()
+    y = align.retrieval.unit_rows(x)
+    assert y is not x and np.allclose(np.linalg.norm(y, axis=1), 1.0, atol=1e-6)
+    np.testing.assert_array_equal(x, before)  # the input is left as it was
+    z = np.vstack([y, np.zeros((1, 8), np.float32)])
+    assert align.retrieval.unit_rows(z) is z  # unit rows (and zero rows) are used as they are
+
+
 @pytest.mark.parametrize("method", ["nn", "csls", "isf"])
 def test_retrieve_blocked_equals_unblocked(small_problem, method, monkeypatch):
     """Small query blocks (several faiss calls, several partition blocks) change nothing."""
@@ -367,3 +388,18 @@ def test_cli_usage_error_exit_code(cli_space):
     res = run_cli(["bli-eval", "--src-emb", s, "--tgt-emb", t, "--dico", dico, "--retrieval", "cosine"])
     assert res.exit_code == 2
     assert "Invalid value" in res.stderr and "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("preset,expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_import_sets_passive_openmp_wait_unless_chosen(preset, expected):
+    """Importing align makes faiss's OpenMP threads wait passively, but keeps a policy the user set."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if preset:
+        env["OMP_WAIT_POLICY"] = preset
+    out = subprocess.run([sys.executable, "-c", "import os, align; print(os.environ['OMP_WAIT_POLICY'])"],
+                         env=env, capture_output=True, text=True, check=True).stdout.strip()
+    assert out == expected

@@ -143,7 +143,7 @@ def test_cli_unsupervised_success(tmp_path):
     assert m["failed"] is False
     assert m["eval"]["csls"]["precision_at_1"] == 100.0 and m["eval"]["nn"]["precision_at_1"] == 100.0
     assert len(m["restarts"]) == 2 and m["criterion"] == max(m["restarts"])
-    assert m["restarts_converged"] == [True, True]
+    assert len(m["restarts_converged"]) == 2 and m["restarts_converged"][m["restarts"].index(m["criterion"])]
     assert {"seconds", "device", "criterion", "distinctiveness", "null_distinctiveness"} <= set(m)
     for name in ("W.npy", "mapping.json", "xx.mapped.vec", "induced.txt", "metrics.json"):
         assert (out / name).exists(), name
