@@ -2,7 +2,8 @@
 
 Python's `%` formatting costs ~0.2 µs a number: 1 s for an 18k × 300 file, as long as the
 whole alignment it belongs to. Here the digits of a whole block are computed with integer
-arithmetic in numpy and assembled as bytes, about 4× faster. Numbers are written in fixed
+arithmetic in numpy and assembled as bytes, about 4× faster (10× for the usual 6 decimals of
+vectors below 10 in size, which are table look-ups of whole 4-byte words). Numbers are written in fixed
 point with `decimals` digits after the point and no "-0", single spaces between them, which
 is what word2vec, fastText, MUSE and VecMap readers parse.
 """
@@ -36,6 +37,33 @@ def format_rows(vectors: np.ndarray, decimals: int = 6) -> list[bytes]:
 _DIGITS3 = np.array([[ord(c) for c in f"{i:03d}"] for i in range(1000)], dtype=np.uint8)  # 0 → b"000"
 
 
+def _le_table(items: list[bytes]) -> np.ndarray:
+    return np.frombuffer(b"".join(items), dtype="<u4")
+
+
+# The common case, 6 decimals and |v| < 10 (normalised or mapped vectors): each number is a 12-byte field of
+# three little-endian words, [pad, sign, digit, "."] [4 decimals] [2 decimals, " ", pad], each one table look-up.
+_HEAD = _le_table([b"\0" + (b"-" if neg else b"\0") + str(i).encode() + b"." for neg in (0, 1) for i in range(10)])
+_QUAD = _le_table([f"{i:04d}".encode() for i in range(10000)])
+_TAIL = _le_table([f"{i:02d} \0".encode() for i in range(100)])
+
+
+def _format_six(v: np.ndarray, mag: np.ndarray) -> list[bytes]:
+    """_format_block for 6 decimals when every |v| rounds below 10 (`mag`: |v|·10⁶ rounded)."""
+    n, d = v.shape
+    m = mag.astype(np.int32)
+    ip = m // 1000000
+    fp = m - ip * 1000000
+    hi = fp // 100
+    words = np.empty((n, d, 3), dtype="<u4")
+    np.take(_HEAD, ip + 10 * ((v < 0) & (m > 0)), out=words[..., 0])  # no "-0"
+    np.take(_QUAD, hi, out=words[..., 1])
+    np.take(_TAIL, fp - hi * 100, out=words[..., 2])
+    chars = words.view(np.uint8)
+    chars[:, -1, 10] = ord("\n")
+    return chars.tobytes().translate(None, bytes([_PAD])).split(b"\n")[:n]
+
+
 def _format_block(v: np.ndarray, decimals: int) -> list[bytes]:
     n, d = v.shape
     if n == 0:
@@ -45,6 +73,8 @@ def _format_block(v: np.ndarray, decimals: int) -> list[bytes]:
     v = v.astype(np.float64)
     scale = 10.0 ** decimals
     mag = np.rint(np.abs(v) * scale)  # integer-valued floats: float division is much faster than int64
+    if decimals == 6 and np.isfinite(mag).all() and mag.max() < 1e7:
+        return _format_six(v, mag)
     if not np.isfinite(mag).all() or mag.max() >= 2.0 ** 52:
         fmt = " ".join([f"%.{decimals}f"] * d)  # beyond exact float integers (or not finite): the slow path
         return [(fmt % tuple(row)).encode() for row in v.tolist()]

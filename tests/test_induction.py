@@ -114,3 +114,14 @@ def test_format_rows_round_trips_and_has_no_negative_zero():
     assert format_rows(np.array([[-1.5, 2.0]]), 0)[0] == b"-2 2"
     assert format_rows(np.array([[np.nan, 1.0]]))[0] == b"nan 1.000000"  # non-finite: the slow path, still valid
     assert format_rows(np.zeros((0, 4))) == []
+
+
+@pytest.mark.parametrize("scale", [0.3, 3.0, 30.0])
+def test_format_rows_six_decimals_equals_python_formatting(scale):
+    """Both paths (table look-ups below 10, digit arithmetic above) write what '%.6f' writes, without '-0'."""
+    rng = np.random.default_rng(5)
+    v = (rng.normal(size=(64, 33)) * scale).astype(np.float32)
+    v[0, :6] = [0.0, -0.0, -4e-7, 4e-7, 9.999999, -9.999999]
+    expected = [" ".join(("%.6f" % x).replace("-0.000000", "0.000000") for x in row).encode()
+                for row in v.astype(np.float64).tolist()]
+    assert format_rows(v) == expected
