@@ -38,14 +38,17 @@ def multistep(A: np.ndarray, B: np.ndarray, *, whiten: bool = True, reweight: fl
         raise InputError(f"whitening needs at least as many seed pairs as dimensions ({len(A)} < {A.shape[1]})")
     A64, B64 = np.asarray(A, dtype=np.float64), np.asarray(B, dtype=np.float64)
     d = A.shape[1]
-    grams = (A64.T @ A64, B64.T @ B64) if whiten else None  # products on every BLAS thread
+    # The n-row products, on every BLAS thread; the rest is d × d: (A wa)ᵀ(B wb) = wa (AᵀB) wb, wa symmetric.
+    cross = A64.T @ B64
+    grams = (A64.T @ A64, B64.T @ B64) if whiten else None
     with small_linalg():
         if whiten:
             wa, wa_inv = _whitening(grams[0])
             wb, wb_inv = _whitening(grams[1])
+            cross = wa @ cross @ wb
         else:
             wa = wa_inv = wb = wb_inv = np.eye(d)
-        u, s, vt = np.linalg.svd((A64 @ wa).T @ (B64 @ wb), full_matrices=False)
+        u, s, vt = np.linalg.svd(cross, full_matrices=False)
     v = vt.T
     scale = s ** reweight if reweight else np.ones_like(s)
     Wa = (wa @ u) * scale
