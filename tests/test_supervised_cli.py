@@ -192,3 +192,29 @@ def test_procrustes_refine_filter_option(tmp_path, rotated):
     assert text.exit_code == 0 and "pass the filter" in text.stdout
     bad = run_cli([*base, "--refine-filter", "150"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output
+
+
+def test_language_codes_find_the_data_directory_files_or_name_the_download(tmp_path, rotated, monkeypatch):
+    """`align procrustes xx yy` with no paths reads $ALIGN_DATA's fastText/MUSE names; a missing file is a
+    one-line error (exit 2) that names the `align download` command fetching it."""
+    src, tgt, train, test = rotated
+    data = tmp_path / "data"
+    (data / "fasttext").mkdir(parents=True)
+    (data / "muse").mkdir()
+    (data / "fasttext" / "wiki.xx.vec").write_bytes(src.read_bytes())
+    (data / "fasttext" / "cc.yy.300.vec").write_bytes(tgt.read_bytes())
+    (data / "muse" / "xx-yy.0-5000.txt").write_bytes(train.read_bytes())
+    (data / "muse" / "xx-yy.5000-6500.txt").write_bytes(test.read_bytes())
+    monkeypatch.setenv("ALIGN_DATA", str(data))
+    res = run_cli(["procrustes", "xx", "yy", "--refine", "1", "--json", "-q"])
+    assert res.exit_code == 0, res.stderr
+    out = json.loads(res.stdout)
+    assert out["eval"]["csls"]["precision_at_1"] == 100.0 and out["eval"]["csls"]["n_queries"] == 200
+    (data / "fasttext" / "cc.yy.300.vec").unlink()
+    res = run_cli(["procrustes", "xx", "yy", "-q"])
+    assert res.exit_code == 2
+    assert res.stderr.strip().count("\n") == 0 and "fetch them with: align download vectors yy" in res.stderr
+    (data / "fasttext" / "cc.yy.300.vec").write_bytes(tgt.read_bytes())
+    (data / "muse" / "xx-yy.0-5000.txt").unlink()
+    res = run_cli(["procrustes", "xx", "yy", "-q"])
+    assert res.exit_code == 2 and "align download dictionary xx yy --split train" in res.stderr
