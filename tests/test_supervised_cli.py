@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -201,10 +202,9 @@ def test_language_codes_find_the_data_directory_files_or_name_the_download(tmp_p
     data = tmp_path / "data"
     (data / "fasttext").mkdir(parents=True)
     (data / "muse").mkdir()
-    (data / "fasttext" / "wiki.xx.vec").write_bytes(src.read_bytes())
-    (data / "fasttext" / "cc.yy.300.vec").write_bytes(tgt.read_bytes())
-    (data / "muse" / "xx-yy.0-5000.txt").write_bytes(train.read_bytes())
-    (data / "muse" / "xx-yy.5000-6500.txt").write_bytes(test.read_bytes())
+    for name, made in [("fasttext/wiki.xx.vec", src), ("fasttext/cc.yy.300.vec", tgt),
+                       ("muse/xx-yy.0-5000.txt", train), ("muse/xx-yy.5000-6500.txt", test)]:
+        shutil.copyfile(made, data / name)
     monkeypatch.setenv("ALIGN_DATA", str(data))
     res = run_cli(["procrustes", "xx", "yy", "--refine", "1", "--json", "-q"])
     assert res.exit_code == 0, res.stderr
@@ -214,7 +214,7 @@ def test_language_codes_find_the_data_directory_files_or_name_the_download(tmp_p
     res = run_cli(["procrustes", "xx", "yy", "-q"])
     assert res.exit_code == 2
     assert res.stderr.strip().count("\n") == 0 and "fetch them with: align download vectors yy" in res.stderr
-    (data / "fasttext" / "cc.yy.300.vec").write_bytes(tgt.read_bytes())
+    shutil.copyfile(tgt, data / "fasttext" / "cc.yy.300.vec")
     (data / "muse" / "xx-yy.0-5000.txt").unlink()
     res = run_cli(["procrustes", "xx", "yy", "-q"])
     assert res.exit_code == 2 and "align download dictionary xx yy --split train" in res.stderr
