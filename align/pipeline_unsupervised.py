@@ -30,7 +30,9 @@ def run_unsupervised(src: Embeddings, tgt: Embeddings, *, method: str = "unsuper
     The metrics hold `criterion` (of the kept restart), `restarts` (each restart's criterion) and
     `restarts_converged` (each restart's verdict),
     `distinctiveness` (how far each translation stands out of its neighbours), its
-    `null_distinctiveness` under random rotations, and `failed`; the caller decides how to report a failure.
+    `null_distinctiveness` under random rotations, and `failed` (the last three, like `criterion`, of the
+    final map), and for `unsupervised` `citation_history` (the citation refits' log); the caller decides how
+    to report a failure.
     """
     started = time.perf_counter() if started is None else started
     aligner = make_unsupervised_aligner(method, **params)
@@ -45,5 +47,7 @@ def run_unsupervised(src: Embeddings, tgt: Embeddings, *, method: str = "unsuper
                      "null_distinctiveness": round(float(aligner.null_), 6),
                      "failed": bool(aligner.failed_), "history": mapping.info.get("history", []),
                      "fit_seconds": mapping.info.get("fit_seconds")}
+    if "citation_history" in mapping.info:
+        metrics["citation_history"] = mapping.info["citation_history"]
     finish_run(aligner, mapping, src, tgt, metrics, dico_eval, output, started, params.get("show_progress", False))
     return mapping, metrics

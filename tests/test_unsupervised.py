@@ -110,13 +110,18 @@ def test_restarts_stop_at_the_first_that_converges():
 
 def test_restarts_reproducible_and_best_kept():
     src, tgt, _ = rotated_pair(seed=2)
-    a = UnsupervisedAligner(**SMALL, restarts=2, seed=7)
+    a = UnsupervisedAligner(**SMALL, restarts=2, seed=7, citation_refine=5)
     m1 = a.fit(src, tgt)
-    b = UnsupervisedAligner(**SMALL, restarts=2, seed=7)
+    b = UnsupervisedAligner(**SMALL, restarts=2, seed=7, citation_refine=5)
     m2 = b.fit(src, tgt)
     assert a.restarts_ == b.restarts_
     assert np.array_equal(m1.W, m2.W)
-    assert a.criterion_ == pytest.approx(max(a.restarts_), abs=1e-6)
+    assert a.best_restart_ == int(np.argmax(a.restarts_))
+    # the citation refit moves the kept map, so its criterion is judged again; without it, the kept run's stays
+    c = UnsupervisedAligner(**SMALL, restarts=2, seed=7)
+    c.fit(src, tgt)
+    assert c.restarts_ == a.restarts_ and c.citation_history_ == [] and len(a.citation_history_) == 5
+    assert c.criterion_ == pytest.approx(max(c.restarts_), abs=1e-6)
 
 
 def _write_pair(tmp_path, src: Embeddings, tgt: Embeddings, truth: np.ndarray | None = None):
@@ -137,13 +142,15 @@ def test_cli_unsupervised_success(tmp_path):
     s, t, d = _write_pair(tmp_path, src, tgt, truth)
     out = tmp_path / "out"
     res = run_cli(["unsupervised", "xx", "yy", "--src-emb", s, "--tgt-emb", t, "--dico-eval", d, "--output", out,
-                   "--restarts", "2", "--all-restarts", "--seed", "3", "--json", "-q", *CLI_SMALL])
+                   "--restarts", "2", "--all-restarts", "--seed", "3", "--citation-refine", "5", "--json", "-q",
+                   *CLI_SMALL])
     assert res.exit_code == 0, res.stderr
     m = json.loads(res.stdout)
     assert m["failed"] is False
     assert m["eval"]["csls"]["precision_at_1"] == 100.0 and m["eval"]["nn"]["precision_at_1"] == 100.0
-    assert len(m["restarts"]) == 2 and m["criterion"] == max(m["restarts"])
-    assert len(m["restarts_converged"]) == 2 and m["restarts_converged"][m["restarts"].index(m["criterion"])]
+    assert len(m["restarts"]) == 2 and m["restarts"][m["best_restart"]] == max(m["restarts"])
+    assert len(m["restarts_converged"]) == 2 and m["restarts_converged"][m["best_restart"]]
+    assert len(m["citation_history"]) == 5  # the citation refits ran on the kept map
     assert {"seconds", "device", "criterion", "distinctiveness", "null_distinctiveness"} <= set(m)
     for name in ("W.npy", "mapping.json", "xx.mapped.vec", "induced.txt", "metrics.json"):
         assert (out / name).exists(), name
@@ -153,6 +160,7 @@ def test_cli_unsupervised_success(tmp_path):
     res2 = run_cli(["unsupervised", "xx", "yy", "--src-emb", s, "--tgt-emb", t, "--restarts", "2", "--seed", "3",
                     "--all-restarts", "--json", "-q", *CLI_SMALL])
     assert res2.exit_code == 0 and json.loads(res2.stdout)["restarts"] == m["restarts"]
+    assert json.loads(res2.stdout)["citation_history"] == []  # not asked for
     assert "eval" not in json.loads(res2.stdout)  # --dico-eval is optional
 
 
