@@ -100,7 +100,7 @@ def _run(method: str, src_lang: str, tgt_lang: str, src_emb, tgt_emb, dico_eval,
 @click.option("--citation-refine", type=click.IntRange(min=0), default=0, show_default=True,
               help="Rounds refitting the kept map on citation forms (each word replaced by the shortest of its "
                    "near neighbours with the same first 3 letters), so that words go to the forms dictionaries "
-                   "of lemmas list, not to inflected ones (fr→fi: 5 rounds, CSLS P@1 35 → 46); 0: off.")
+                   "of lemmas list, not to inflected ones (fr→fi: 5 rounds, CSLS P@1 35 → 47); 0: off.")
 @click.option("--citation-vocab", type=click.IntRange(min=10), default=20000, show_default=True,
               help="Citation refits use the N most frequent words of each side.")
 def unsupervised_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, normalize, max_vocab, output, seed,
