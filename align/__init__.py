@@ -15,8 +15,8 @@ import os as _os
 # only when the user has not chosen a policy (OMP_WAIT_POLICY=ACTIVE keeps libgomp's default).
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from .dictionary import Coverage, Dictionary, identical_seeds, numeral_seeds  # noqa: E402
-from .embeddings import Embeddings, LoadReport  # noqa: E402
+from .store.dictionary import Coverage, Dictionary, identical_seeds, numeral_seeds  # noqa: E402
+from .store.vectors import Embeddings, LoadReport  # noqa: E402
 from .errors import AlignError, AlignmentFailed, InputError  # noqa: E402
 from .evaluate import BLIResult, evaluate_bli  # noqa: E402
 from .retrieval import knn, retrieve  # noqa: E402

@@ -41,14 +41,14 @@ def common_output(f: Callable) -> Callable:
 
 
 def load_embeddings(path: str, max_vocab: int | None, cache: bool = True):
-    from .embeddings import Embeddings
+    from .store.vectors import Embeddings
 
     return Embeddings.load(path, max_vocab=max_vocab, cache=cache)
 
 
 def load_pair(src_path: str, tgt_path: str, max_vocab: int | None, cache: bool = True):
     """Source and target vectors; first loads of two text files are parsed in parallel (see `load_all`)."""
-    from .embeddings import load_all
+    from .store.vectors import load_all
 
     return tuple(load_all([src_path, tgt_path], max_vocab, cache=cache))
 
@@ -87,13 +87,13 @@ def cli() -> None:
 def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, max_vocab, exclude_identical, csls_k, isf_beta,
              no_cache, as_json, quiet) -> None:
     """Bilingual lexicon induction: P@1/5/10 of SRC-EMB against TGT-EMB on a test dictionary."""
-    from .dictionary import Dictionary
+    from .store.dictionary import Dictionary
     from .evaluate import evaluate_bli
 
     src, tgt = load_pair(src_emb, tgt_emb, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
     if mapping is not None:
-        from .mapping import Mapping
+        from .space.mapping import Mapping
 
         m = Mapping.load(mapping)
         src, tgt = m.transform_embeddings(src), m.normalize_target(tgt)
@@ -170,8 +170,8 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
     import time
 
-    from .dictionary import Dictionary, build_seeds
-    from .normalize import parse_steps
+    from .store.dictionary import Dictionary, build_seeds
+    from .space.normalize import parse_steps
     from .pipeline import run_supervised
 
     started = time.perf_counter()
@@ -232,8 +232,8 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
 @common_output
 def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, side, as_json, quiet):
     """Map the vectors of IN (.vec/.txt[.gz] or fastText .bin) with a saved mapping into OUT (.vec)."""
-    from .embeddings import Embeddings
-    from .mapping import Mapping
+    from .store.vectors import Embeddings
+    from .space.mapping import Mapping
 
     m = Mapping.load(mapping_dir)
     if words_file:
@@ -243,7 +243,9 @@ def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, side, as_js
 
         with open_binary(words_file) as f:
             words = [w for w in (line.decode("utf-8", "replace").strip() for line in f) if w]
-        emb = _bin_words(in_path, words)
+        from .store.fasttext_bin import bin_word_vectors
+
+        emb = bin_word_vectors(in_path, words)
     else:
         emb = Embeddings.load(in_path, max_vocab=max_vocab)
     mapped = m.transform_embeddings(emb) if side == "src" else m.normalize_target(emb)
@@ -254,19 +256,6 @@ def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, side, as_js
         echo_json(result)
     else:
         click.echo(f"mapped {len(mapped)} vectors into {out_path}")
-
-
-def _bin_words(path: str, words: list[str]):
-    """Vectors of exactly `words` from a fastText .bin model (OOV words through subwords)."""
-    import numpy as np
-
-    from .embeddings import Embeddings, load_fasttext_model
-
-    model = load_fasttext_model(path)
-    uniq = list(dict.fromkeys(words))
-    vecs = np.stack([model.get_word_vector(w) for w in uniq]).astype(np.float32)
-    keep = vecs.any(axis=1)
-    return Embeddings([w for w, k in zip(uniq, keep) if k], vecs[keep], subword_model=model)
 
 
 @cli.command("translate")
@@ -282,7 +271,7 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, max_vocab,
     """Print the k best translations of WORDS with their scores."""
     import numpy as np
 
-    from .mapping import Mapping
+    from .space.mapping import Mapping
     from .retrieval import retrieve
 
     m = Mapping.load(mapping_dir)

@@ -51,7 +51,7 @@ def bridge_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, mode
                as_json, quiet) -> None:
     """Compare encoder word vectors, encoder + Procrustes, fastText + Procrustes and their fusion on SRC→TGT BLI."""
     from .bridge.compare import compare, describe, format_table
-    from .normalize import parse_steps
+    from .space.normalize import parse_steps
 
     if mode == "context" and not (corpus_src or corpus_tgt):
         raise click.UsageError("--mode context needs --corpus-src and/or --corpus-tgt")

@@ -52,7 +52,7 @@ def _run(method: str, src_lang: str, tgt_lang: str, src_emb, tgt_emb, dico_eval,
     """Load, fit, evaluate, write, print; raise AlignmentFailed (exit 3) after printing a failed run."""
     import time
 
-    from .dictionary import Dictionary
+    from .store.dictionary import Dictionary
     from .pipeline_unsupervised import run_unsupervised
 
     started = time.perf_counter()
@@ -107,7 +107,7 @@ def unsupervised_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, normalize,
                      no_cache, all_restarts, as_json, quiet, restarts, vocab, dictionary, start_vocab, init_vocab,
                      refine_vocab, citation_refine, citation_vocab):
     """Align SRC_LANG onto TGT_LANG with no dictionary: robust self-learning (Artetxe et al. 2018)."""
-    from .normalize import parse_steps
+    from .space.normalize import parse_steps
 
     params = dict(normalize=parse_steps(normalize), restarts=restarts, stop_when_converged=not all_restarts,
                   seed=seed, vocab=vocab,
@@ -133,7 +133,7 @@ def unsupervised_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, normalize,
 def adversarial_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_eval, normalize, max_vocab, output, seed,
                     no_cache, all_restarts, as_json, quiet, restarts, epochs, epoch_size, refine, dis_most_frequent):
     """Align SRC_LANG onto TGT_LANG with no dictionary: adversarial training (Conneau et al. 2018) + refinement."""
-    from .normalize import parse_steps
+    from .space.normalize import parse_steps
 
     params = dict(normalize=parse_steps(normalize), restarts=restarts, stop_when_converged=not all_restarts,
                   seed=seed, epochs=epochs,

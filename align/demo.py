@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .dictionary import Dictionary
-from .embeddings import Embeddings
+from .store.dictionary import Dictionary
+from .store.vectors import Embeddings
 from .errors import InputError
 from .pipeline import evaluate_mapping, make_aligner
 from .retrieval import retrieve

@@ -9,12 +9,12 @@ import numpy as np
 
 from ._io import atomic_write
 from .device import describe as describe_device
-from .dictionary import Dictionary
-from .embeddings import Embeddings
+from .store.dictionary import Dictionary
+from .store.vectors import Embeddings
 from .errors import InputError
 from .evaluate import evaluate_bli
 from .induction import REFINE_VOCAB, induce
-from .mapping import Mapping
+from .space.mapping import Mapping
 
 
 def make_aligner(method: str, **params):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .dictionary import Dictionary
-from .embeddings import Embeddings
+from .store.dictionary import Dictionary
+from .store.vectors import Embeddings
 from .errors import InputError
-from .mapping import Mapping
+from .space.mapping import Mapping
 from .pipeline import _abs, finish_run, make_aligner
 
 UNSUPERVISED_METHODS: tuple[str, ...] = ("unsupervised", "adversarial")

@@ -70,7 +70,7 @@ def test_kit_vectors_load_and_cache_outside_the_kit(bench, tmp_path, monkeypatch
     first = Embeddings.load(path)
     assert (len(first), first.dim) == (18031, 300)
     assert not first.report.from_cache
-    assert Path(first.report.cache_path).parent == cache_root
+    assert Path(first.report.cache_path).parent == cache_root / "vectors"
     assert not any(p.name.endswith(".align-cache") for p in (bench / "vectors").iterdir())
     second = Embeddings.load(path, max_vocab=1000)
     assert second.report.from_cache and len(second) == 1000

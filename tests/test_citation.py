@@ -105,7 +105,7 @@ def test_citation_forms_of_real_finnish_case_forms(bench):
     approximate (measured: 73 % of the 1,217 word / word+n pairs share their citation form, 61 % go straight to
     the word), so this asserts the aggregate with a margin, and a few forms that the seedless map gets wrong."""
     from align import Embeddings
-    from align.normalize import Normalizer
+    from align.space.normalize import Normalizer
 
     fi = Embeddings.load(bench / "vectors" / "fi.vec.gz")
     cite = citation_forms(Normalizer().fit_transform(fi.vectors), fi.words)

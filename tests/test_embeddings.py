@@ -149,7 +149,7 @@ def test_read_only_folder_caches_under_align_cache(tmp_path, mat, monkeypatch):
         assert sorted(p.name for p in data.iterdir()) == ["a.vec"]
     finally:
         data.chmod(0o755)
-    assert Path(first.report.cache_path).parent == cache_root
+    assert Path(first.report.cache_path).parent == cache_root / "vectors"
     assert second.report.from_cache
     np.testing.assert_array_equal(second.vectors, mat)
 
@@ -505,7 +505,7 @@ def test_utf8_byte_order_mark_is_ignored(tmp_path):
 
 
 def test_load_all_parses_text_files_in_workers_and_matches_single_loads(tmp_path):
-    from align.embeddings import _needs_parse, load_all
+    from align.store.vectors import _needs_parse, load_all
 
     rng = np.random.default_rng(5)
     a = write_vec(tmp_path / "a.vec.gz", [f"a{i}" for i in range(300)], rng.normal(size=(300, 8)).astype(np.float32))
@@ -520,7 +520,7 @@ def test_load_all_parses_text_files_in_workers_and_matches_single_loads(tmp_path
 
 
 def test_load_all_reports_a_bad_file_like_load(tmp_path):
-    from align.embeddings import load_all
+    from align.store.vectors import load_all
 
     good = write_vec(tmp_path / "good.vec", ["x", "y"], np.ones((2, 3), dtype=np.float32))
     bad = tmp_path / "bad.vec"
@@ -533,7 +533,7 @@ def test_load_all_reports_a_bad_file_like_load(tmp_path):
 # ---- the fast (pyarrow) reader against the line parser ----------------------------
 
 def _both_parsers(path, max_vocab=None):
-    from align.embeddings import _parse_text_arrow, _parse_text_lines
+    from align.store.text import _parse_text_arrow, _parse_text_lines
 
     return _parse_text_arrow(Path(path), max_vocab, "utf-8"), _parse_text_lines(Path(path), max_vocab, "utf-8")
 
@@ -593,7 +593,7 @@ def test_irregular_files_fall_back_to_the_line_parser(tmp_path, body):
 
 def test_bad_rows_after_max_vocab_are_not_read(tmp_path, monkeypatch):
     """Like the line parser, the fast reader stops at the head: a bad row below it is no error."""
-    monkeypatch.setattr("align.embeddings.ARROW_BLOCK", 4096)  # the bad row in a later block
+    monkeypatch.setattr("align.store.text.ARROW_BLOCK", 4096)  # the bad row in a later block
     rows = "".join(f"w{i} {i + 1} 2 3\n" for i in range(3000))
     path = tmp_path / "v.vec"
     path.write_text("3001 3\n" + rows + "bad 1 x 3\n")

@@ -7,7 +7,7 @@ import pytest
 from align.induction import induce
 from align.retrieval import normalize_rows
 from align.similarity import best_adjusted, block_topk, row_col_topk
-from align.textformat import format_rows
+from align.store.text import format_rows
 
 
 def brute_csls(S: np.ndarray, T: np.ndarray, k: int = 10):

@@ -8,8 +8,8 @@ import pytest
 
 from align import Dictionary, Embeddings, InputError, evaluate_bli
 from align.aligners import ProcrustesAligner, RCSLSAligner, procrustes
-from align.mapping import Mapping
-from align.normalize import Normalizer, parse_steps
+from align.space.mapping import Mapping
+from align.space.normalize import Normalizer, parse_steps
 
 
 def rotation(d: int, rng) -> np.ndarray:

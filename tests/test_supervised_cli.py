@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from align import Embeddings
-from align.mapping import Mapping
+from align.space.mapping import Mapping
 
 from conftest import run_cli, write_vec
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from align.aligners.unsupervised import UnsupervisedAligner, initial_dictionary, sorted_similarity_signature
-from align.embeddings import Embeddings
+from align.store.vectors import Embeddings
 from align.errors import AlignmentFailed
-from align.normalize import Normalizer
+from align.space.normalize import Normalizer
 
 from conftest import run_cli, write_vec
 

@@ -20,12 +20,12 @@ import numpy as np
 
 from .._io import progress as _progress
 from ..device import torch_device
-from ..dictionary import Dictionary
-from ..embeddings import Embeddings
+from ..store.dictionary import Dictionary
+from ..store.vectors import Embeddings
 from ..errors import InputError
 from ..induction import Induced, induce
-from ..mapping import Mapping
-from ..normalize import DEFAULT_STEPS
+from ..space.mapping import Mapping
+from ..space.normalize import DEFAULT_STEPS
 from .base import prepare
 from .procrustes import procrustes
 from .unsupervised import FAIL_EXCESS, search_restarts

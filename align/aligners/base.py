@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dictionary import Dictionary
-from ..embeddings import Embeddings
+from ..store.dictionary import Dictionary
+from ..store.vectors import Embeddings
 from ..errors import InputError
-from ..normalize import Normalizer, parse_steps
+from ..space.normalize import Normalizer, parse_steps
 
 
 @dataclass

@@ -9,12 +9,12 @@ import numpy as np
 
 from .._io import progress as _progress
 from ..device import small_linalg, torch_device
-from ..dictionary import Dictionary
-from ..embeddings import Embeddings
+from ..store.dictionary import Dictionary
+from ..store.vectors import Embeddings
 from ..errors import InputError
 from ..induction import MODES, REFINE_VOCAB, Induced, induce
-from ..mapping import Mapping
-from ..normalize import DEFAULT_STEPS
+from ..space.mapping import Mapping
+from ..space.normalize import DEFAULT_STEPS
 from ..seedlike import seed_like_mask
 from .base import prepare
 from .multistep import multistep

@@ -17,11 +17,11 @@ import numpy as np
 
 from .._io import progress as _progress
 from ..device import small_linalg, torch_device
-from ..dictionary import Dictionary
-from ..embeddings import Embeddings
+from ..store.dictionary import Dictionary
+from ..store.vectors import Embeddings
 from ..errors import InputError
-from ..mapping import Mapping
-from ..normalize import DEFAULT_STEPS
+from ..space.mapping import Mapping
+from ..space.normalize import DEFAULT_STEPS
 from ..similarity import block_topk
 from .base import prepare
 from .procrustes import procrustes

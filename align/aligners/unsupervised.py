@@ -44,12 +44,12 @@ import numpy as np
 from .._io import progress as _progress
 from ..citation import CITATION_VOCAB, citation_forms, citation_refine
 from ..device import torch_device
-from ..dictionary import Dictionary
-from ..embeddings import Embeddings
+from ..store.dictionary import Dictionary
+from ..store.vectors import Embeddings
 from ..errors import InputError
 from ..induction import Induced, induce
-from ..mapping import Mapping
-from ..normalize import DEFAULT_STEPS
+from ..space.mapping import Mapping
+from ..space.normalize import DEFAULT_STEPS
 from ..retrieval import normalize_rows
 from ..similarity import block_topk, row_col_topk
 from .base import prepare

@@ -8,12 +8,12 @@ from typing import Sequence
 import numpy as np
 
 from ..aligners.procrustes import ProcrustesAligner
-from ..dictionary import Dictionary
-from ..embeddings import Embeddings
+from ..store.dictionary import Dictionary
+from ..store.vectors import Embeddings
 from ..errors import InputError
 from ..evaluate import evaluate_bli, precision_at
-from ..mapping import Mapping
-from ..normalize import DEFAULT_STEPS, Normalizer
+from ..space.mapping import Mapping
+from ..space.normalize import DEFAULT_STEPS, Normalizer
 from ..pipeline import evaluate_mapping
 from ..retrieval import knn, normalize_rows
 from .extract import DEFAULT_MODEL, encode_words_meta

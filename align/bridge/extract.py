@@ -18,7 +18,9 @@ import numpy as np
 
 from .._io import open_binary
 from .._io import progress as _progress
-from ..embeddings import Embeddings, LoadReport, write_vector_dir
+from ..store.cache import write_vector_dir
+from ..store.report import LoadReport
+from ..store.vectors import Embeddings
 from ..errors import AlignError, InputError
 
 DEFAULT_MODEL = "xlm-roberta-base"
@@ -241,11 +243,13 @@ def encode_items(tok, enc, device: str, items: Sequence[tuple[list[int], list[in
 
 # ---- cache --------------------------------------------------------------------
 
-def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """`cache_dir`, or $ALIGN_CACHE/bridge (default ~/.cache/align/bridge)."""
+def bridge_cache(cache_dir: str | os.PathLike | None = None) -> Path:
+    """`cache_dir`, or $ALIGN_CACHE/bridge (see `align.store.cache.cache_root`)."""
     if cache_dir is not None:
         return Path(cache_dir)
-    return Path(os.environ.get("ALIGN_CACHE", Path.home() / ".cache" / "align")) / "bridge"
+    from ..store.cache import cache_root
+
+    return cache_root() / "bridge"
 
 
 def _corpus_identity(corpus: str | os.PathLike | None) -> list | None:
@@ -317,7 +321,7 @@ def encode_words_meta(words: Sequence[str], model: str = DEFAULT_MODEL, layers: 
     layer_list = parse_layers(layers, n_layers)
     extra = {"max_sentences": max_sentences, "window": window, "corpus": _corpus_identity(corpus)} \
         if mode == "context" else {}
-    d = cache_root(cache_dir) / cache_key(model, layer_list, mode, words, extra)
+    d = bridge_cache(cache_dir) / cache_key(model, layer_list, mode, words, extra)
     meta = {"model": model, "layers": layer_list, "layers_text": describe_layers(layer_list),
             "n_layers": n_layers, "mode": mode, "words": len(words), **extra}
     hit = _read_cache(d, words)

@@ -322,7 +322,7 @@ def download_dictionary(src: str, tgt: str, split: str = "full", *, dest_dir: st
     if not result.already_present:
         try:
             _check_first_line(dest, "dictionary")
-            from ..dictionary import Dictionary
+            from ..store.dictionary import Dictionary
 
             Dictionary.load(dest)
         except AlignError as exc:

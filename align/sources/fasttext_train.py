@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from .._io import open_binary
-from ..embeddings import Embeddings
+from ..store.vectors import Embeddings
 from ..errors import InputError
 
 MODELS = ("skipgram", "cbow")

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ..dictionary import Dictionary
+from ..store.dictionary import Dictionary
 from ..errors import InputError
 
 DICTD_DIR = Path("/usr/share/dictd")
@@ -240,7 +240,7 @@ def import_freedict(source: str | os.PathLike, output_prefix: str | os.PathLike,
                     test_size: int | float = 0.25, max_vocab: int | None = None) -> SplitReport:
     """Write a FreeDict dictionary in MUSE format: PREFIX.train.txt/.test.txt split against `src_emb`,
     or PREFIX.txt (all pairs) without vectors."""
-    from ..embeddings import Embeddings
+    from ..store.vectors import Embeddings
 
     d = freedict_dictionary(source, lowercase=lowercase)
     prefix = Path(output_prefix)

@@ -26,7 +26,7 @@ from typing import Iterable
 
 import numpy as np
 
-from ..embeddings import Embeddings, LoadReport
+from ..store.vectors import Embeddings, LoadReport
 from ..errors import InputError
 
 DEFAULT_FLORET_VOCAB = 50_000

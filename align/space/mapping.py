@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .embeddings import Embeddings
-from .errors import InputError
+from ..store.vectors import Embeddings
+from ..errors import InputError
 from .normalize import Normalizer
 
 FORMAT_VERSION = 1

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 STEPS: tuple[str, ...] = ("unit", "center", "unitdim", "iternorm")
 DEFAULT_STEPS: tuple[str, ...] = ("unit", "center", "unit")

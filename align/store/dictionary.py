@@ -9,9 +9,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from ._io import atomic_write, open_binary
-from .embeddings import Embeddings
-from .errors import InputError
+from .._io import atomic_write, open_binary
+from .vectors import Embeddings
+from ..errors import InputError
 
 
 @dataclass
