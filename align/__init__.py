@@ -18,8 +18,8 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from .store.dictionary import Coverage, Dictionary, identical_seeds, numeral_seeds  # noqa: E402
 from .store.vectors import Embeddings, LoadReport  # noqa: E402
 from .errors import AlignError, AlignmentFailed, InputError  # noqa: E402
-from .evaluate import BLIResult, evaluate_bli  # noqa: E402
-from .retrieval import knn, retrieve  # noqa: E402
+from .search.evaluate import BLIResult, evaluate_bli  # noqa: E402
+from .search.retrieval import knn, retrieve  # noqa: E402
 
 __all__ = [
     "AlignError", "AlignmentFailed", "BLIResult", "Coverage", "Dictionary", "Embeddings", "InputError",

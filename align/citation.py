@@ -26,9 +26,9 @@ import numpy as np
 
 from .aligners.procrustes import procrustes
 from .errors import InputError
-from .induction import induce
-from .retrieval import normalize_rows
-from .similarity import block_topk
+from .search.induction import induce
+from .space.normalize import normalize_rows
+from .search.topk import block_topk
 
 # Defaults measured on the kit (fr→fi, no seed, scored on the *training* dictionary; RESULTS.md).
 NEIGHBOURS = 20

@@ -88,7 +88,7 @@ def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, max_vocab, exclude_iden
              no_cache, as_json, quiet) -> None:
     """Bilingual lexicon induction: P@1/5/10 of SRC-EMB against TGT-EMB on a test dictionary."""
     from .store.dictionary import Dictionary
-    from .evaluate import evaluate_bli
+    from .search.evaluate import evaluate_bli
 
     src, tgt = load_pair(src_emb, tgt_emb, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
@@ -272,7 +272,7 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, max_vocab,
     import numpy as np
 
     from .space.mapping import Mapping
-    from .retrieval import retrieve
+    from .search.retrieval import retrieve
 
     m = Mapping.load(mapping_dir)
     src_path = src_emb or m.info.get("src_path")

@@ -12,7 +12,7 @@ from .store.dictionary import Dictionary
 from .store.vectors import Embeddings
 from .errors import InputError
 from .pipeline import evaluate_mapping, make_aligner
-from .retrieval import retrieve
+from .search.retrieval import retrieve
 
 SRC_PIPELINE = "fr_core_news_md"
 TGT_PIPELINE = "spacy_fi_experimental_web_md"

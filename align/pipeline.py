@@ -12,8 +12,8 @@ from .device import describe as describe_device
 from .store.dictionary import Dictionary
 from .store.vectors import Embeddings
 from .errors import InputError
-from .evaluate import evaluate_bli
-from .induction import REFINE_VOCAB, induce
+from .search.evaluate import evaluate_bli
+from .search.induction import REFINE_VOCAB, induce
 from .space.mapping import Mapping
 
 

@@ -51,7 +51,7 @@ def unit(n):
     return x
 src, tgt = unit(V), unit(V)
 queries = rng.choice(V, nq, replace=False)
-from align.retrieval import retrieve
+from align.search.retrieval import retrieve
 import faiss, torch  # imported before the baseline: their memory is not retrieval's
 before = status_mib("VmRSS")
 try:  # reset the peak to the current RSS, so that the peak below is the retrieval's own

@@ -42,8 +42,8 @@ def main() -> None:
     from align.aligners import ProcrustesAligner
     from align.aligners.base import prepare
     from align.aligners.unsupervised import UnsupervisedAligner
-    from align.induction import induce
-    from align.retrieval import retrieve
+    from align.search.induction import induce
+    from align.search.retrieval import retrieve
 
     fr, fi = Embeddings.load(V / "fr.vec.gz"), Embeddings.load(V / "fi.vec.gz")
     train, test = Dictionary.load(D / "fr-fi.train.txt"), Dictionary.load(D / "fr-fi.test.txt")

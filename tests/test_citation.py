@@ -10,7 +10,7 @@ import pytest
 
 from align.citation import citation_forms, citation_refine
 from align.errors import InputError
-from align.retrieval import normalize_rows
+from align.space.normalize import normalize_rows
 
 
 def _unit(rng: np.random.Generator, dim: int) -> np.ndarray:

@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from align.induction import induce
-from align.retrieval import normalize_rows
-from align.similarity import best_adjusted, block_topk, row_col_topk
+from align.search.induction import induce
+from align.space.normalize import normalize_rows
+from align.search.csls import csls_argmax
+from align.search.topk import block_topk, row_col_topk
 from align.store.text import format_rows
 
 
@@ -52,7 +53,7 @@ def test_row_col_topk_gives_both_sides_of_one_pass():
 
 def test_row_col_topk_caps_the_block_by_the_buffer_budget(monkeypatch):
     """A wide base shrinks the row blocks (memory stays bounded) and the result does not change."""
-    import align.similarity as sim
+    import align.search.topk as sim
 
     rng = np.random.default_rng(3)
     Q, B = rng.normal(size=(300, 10)).astype(np.float32), rng.normal(size=(500, 10)).astype(np.float32)
@@ -67,13 +68,13 @@ def test_row_col_topk_caps_the_block_by_the_buffer_budget(monkeypatch):
         assert np.array_equal(a, b)
 
 
-def test_best_adjusted_is_exact_when_the_answer_lies_outside_the_candidates():
+def test_csls_argmax_is_exact_when_the_answer_lies_outside_the_candidates():
     rng = np.random.default_rng(4)
     Q, B = normalize_rows(rng.normal(size=(50, 8))), normalize_rows(rng.normal(size=(300, 8)))
     penalty = np.zeros(300, dtype=np.float32)
     penalty[rng.choice(300, 150, replace=False)] = 1.5  # half the rows are hubs: their cosines do not win
     rv, ri = block_topk(Q, B, 3)
-    best, score = best_adjusted(Q, B, rv, ri, penalty)
+    best, score = csls_argmax(Q, B, rv, ri, penalty)
     A = 2 * (Q @ B.T) - penalty
     assert np.array_equal(best, A.argmax(axis=1))
     assert np.allclose(score, (Q @ B.T)[np.arange(50), best], atol=1e-6)

@@ -6,9 +6,12 @@ import json
 import numpy as np
 import pytest
 
-import align.retrieval
+import align.search.retrieval
+import align.search.topk
+import align.space.normalize
+from align.search import csls
 from align import Dictionary, Embeddings, InputError, evaluate_bli, retrieve
-from align.evaluate import bli_queries, precision_at
+from align.search.evaluate import bli_queries, precision_at
 from conftest import run_cli, write_vec
 
 
@@ -93,50 +96,41 @@ def test_pruned_csls_equals_the_full_computation(csls_k, monkeypatch):
     hubs = rng.choice(1800, 60, replace=False)
     tgt[hubs] += 3 * src[:60]  # targets close to many sources: large r_S
     queries = rng.choice(2400, size=60, replace=False)
-    monkeypatch.setattr(align.retrieval, "PRUNE_SOURCES", 200)
-    assert align.retrieval._prune_pays(60, 2400, 1800)
+    monkeypatch.setattr(csls, "PRUNE_SOURCES", 200)
+    assert csls.prune_pays(60, 2400, 1800)
     exact_rows = []
-    full_knn = align.retrieval.mean_knn_similarity
+    full_knn = csls.hubness
 
     def counting(q, base, k=10, **kw):
         if len(base) == 2400:  # an exact r_S over all sources
             exact_rows.append(len(q))
         return full_knn(q, base, k, **kw)
 
-    monkeypatch.setattr(align.retrieval, "mean_knn_similarity", counting)
+    monkeypatch.setattr(csls, "hubness", counting)
     scores, ids = retrieve(src.astype(np.float32), tgt.astype(np.float32), queries, k=10, method="csls",
                            csls_k=csls_k)
     assert 0 < sum(exact_rows) < 1800  # pruned: r_S was not computed for every target
     assert_same_topk(scores, ids, ref_csls(src, tgt, queries, k=csls_k), 10)
 
 
-def test_nn_of_few_queries_same_by_numpy_and_faiss(small_problem, monkeypatch):
-    """NN of a test dictionary's queries (one numpy product) equals the faiss search of the large case."""
-    src, tgt, queries = small_problem
-    s0, i0 = retrieve(src, tgt, queries, k=10, method="nn")
-    monkeypatch.setattr(align.retrieval, "SMALL_PRODUCT", 0)  # force faiss
-    s1, i1 = retrieve(src, tgt, queries, k=10, method="nn")
-    np.testing.assert_array_equal(i0, i1)
-    np.testing.assert_allclose(s0, s1, atol=1e-5)
-
-
 def test_unit_rows_copies_only_when_rows_are_not_unit():
     rng = np.random.default_rng(3)
     x = rng.normal(size=(50, 8)).astype(np.float32)
     before = x.copy()
-    y = align.retrieval.unit_rows(x)
+    y = align.space.normalize.unit_rows(x)
     assert y is not x and np.allclose(np.linalg.norm(y, axis=1), 1.0, atol=1e-6)
     np.testing.assert_array_equal(x, before)  # the input is left as it was
     z = np.vstack([y, np.zeros((1, 8), np.float32)])
-    assert align.retrieval.unit_rows(z) is z  # unit rows (and zero rows) are used as they are
+    assert align.space.normalize.unit_rows(z) is z  # unit rows (and zero rows) are used as they are
 
 
 @pytest.mark.parametrize("method", ["nn", "csls", "isf"])
 def test_retrieve_blocked_equals_unblocked(small_problem, method, monkeypatch):
-    """Small query blocks (several faiss calls, several partition blocks) change nothing."""
+    """Small query blocks (several top-k blocks, several partition blocks) change nothing."""
     src, tgt, queries = small_problem
     s0, i0 = retrieve(src, tgt, None, k=5, method=method)
-    monkeypatch.setattr(align.retrieval, "BLOCK", 17)
+    monkeypatch.setattr(align.search.retrieval, "BLOCK", 17)
+    monkeypatch.setattr(align.search.topk, "BUFFER_SCORES", 17 * len(tgt))
     s1, i1 = retrieve(src, tgt, None, k=5, method=method)
     np.testing.assert_array_equal(i0, i1)
     np.testing.assert_allclose(s0, s1, atol=1e-5)

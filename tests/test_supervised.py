@@ -107,34 +107,61 @@ def test_rcsls_recovers_rotation_and_orthogonal_option():
         assert losses[-1] <= losses[0]
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(orthogonal=True), dict(spectral=False, lr=0.5), dict(lr=200.0),
-                                dict(batch_size=20)])
-def test_rcsls_numpy_path_follows_the_torch_autograd_path(kw):
-    """The CPU path's closed-form gradient gives the map that torch's autograd gives (the GPU path, run
-    here on the CPU): same loss curve, same W."""
+def rcsls_problem():
+    """A noisy pair with 60 seeds, words with several translations and targets of several words."""
     from align.aligners.base import prepare
-    from align.aligners.procrustes import procrustes as fit_procrustes
 
     src, tgt, _ = make_pair(n=600, d=16, noise=1.0, seed=7)  # noisy, 60 seeds: the loss keeps falling
-    a = RCSLSAligner(epochs=6, k=5, **kw)
-    # words with several translations, and targets of several words: the numpy path searches each word once
     seeds = Dictionary([(f"s{i}", f"t{i}") for i in range(0, 600, 10)]
                        + [(f"s{i}", f"t{i + 1}") for i in range(0, 600, 20)]
                        + [(f"s{i + 2}", f"t{i}") for i in range(0, 600, 30)])
-    p = prepare(src, tgt, seeds, a.normalize)
+    p = prepare(src, tgt, seeds, ("unit", "center", "unit"))
     assert len(np.unique(p.pairs[:, 0])) < len(p.pairs) and len(np.unique(p.pairs[:, 1])) < len(p.pairs)
+    return p
+
+
+def test_rcsls_closed_form_gradient_equals_autograd():
+    """The closed-form gradient is torch autograd's gradient of the loss, with the k-NN sets held fixed."""
+    import torch
+
+    from align.aligners.procrustes import procrustes as fit_procrustes
+    from align.aligners.rcsls import Objective
+    from align.backend import get_backend
+
+    p = rcsls_problem()
+    W = fit_procrustes(p.X[p.pairs[:, 0]], p.Y[p.pairs[:, 1]]) * 0.9
+    obj = Objective(p, 5, 10**6, get_backend("cpu"))
+    for b in (slice(0, len(p.pairs)), np.arange(0, len(p.pairs), 3)):
+        loss, grad, _ = obj.loss_grad(W, b)
+        xs, ys = (torch.from_numpy(a) for a in obj.pairs(b))
+        ybar, xbar = (torch.from_numpy(a) for a in obj.neighbour_means(W, b))
+        Wt = torch.from_numpy(W.copy()).requires_grad_(True)
+        xw = xs @ Wt
+        lt = (-2 * (xw * ys).sum(1) + (xw * ybar).sum(1) + ((xbar @ Wt) * ys).sum(1)).mean()
+        lt.backward()
+        assert abs(lt.item() - loss) < 1e-5
+        np.testing.assert_allclose(grad, Wt.grad.numpy(), atol=1e-5)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(orthogonal=True), dict(spectral=False, lr=0.5), dict(lr=200.0),
+                                dict(batch_size=20)])
+def test_rcsls_descends_alike_on_both_backends(kw):
+    """The RCSLS loop, written once, gives the same loss curve, steps and W on numpy and on torch (the GPU
+    path, run here on the CPU); overshooting full-batch steps are halved."""
+    from align.aligners.procrustes import procrustes as fit_procrustes
+    from align.backend import get_backend, torch_backend
+
+    p = rcsls_problem()
+    a = RCSLSAligner(epochs=6, k=5, **kw)
     W0 = fit_procrustes(p.X[p.pairs[:, 0]], p.Y[p.pairs[:, 1]])
-    Wn, hn = a._fit_numpy(p, W0, "cpu")
-    if kw.get("batch_size"):  # minibatches come in each library's own random order: only the descent is checked
-        assert hn[-1]["loss"] < hn[0]["loss"] and np.abs(Wn - W0).max() > 1e-3
-        return
-    Wt, ht = a._fit_torch(p, W0, "cpu")
+    Wn, hn = a._descend(p, W0, get_backend("cpu"))
+    Wt, ht = a._descend(p, W0, torch_backend("cpu"))
     assert [h["lr"] for h in hn] == [h["lr"] for h in ht]
     if kw.get("lr") == 200.0:
         assert hn[-1]["lr"] < 200.0  # the overshooting steps were halved, alike in both
     np.testing.assert_allclose([h["loss"] for h in hn], [h["loss"] for h in ht], atol=1e-5)
     np.testing.assert_allclose(Wn, Wt, atol=1e-4)
-    assert np.abs(Wn - W0).max() > 1e-3  # the descent did move the map
+    assert hn[-1]["loss"] < hn[0]["loss"] and np.abs(Wn - W0).max() > 1e-3  # the descent did move the map
 
 
 def test_save_load_apply_gives_identical_vectors(tmp_path):

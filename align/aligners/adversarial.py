@@ -23,7 +23,7 @@ from ..device import torch_device
 from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
 from ..errors import InputError
-from ..induction import Induced, induce
+from ..search.induction import Induced, induce
 from ..space.mapping import Mapping
 from ..space.normalize import DEFAULT_STEPS
 from .base import prepare

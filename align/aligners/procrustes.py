@@ -8,11 +8,12 @@ import time
 import numpy as np
 
 from .._io import progress as _progress
-from ..device import small_linalg, torch_device
+from ..backend import Backend, get_backend
+from ..device import torch_device
 from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
 from ..errors import InputError
-from ..induction import MODES, REFINE_VOCAB, Induced, induce
+from ..search.induction import MODES, REFINE_VOCAB, Induced, induce
 from ..space.mapping import Mapping
 from ..space.normalize import DEFAULT_STEPS
 from ..seedlike import seed_like_mask
@@ -20,37 +21,21 @@ from .base import prepare
 from .multistep import multistep
 
 
-def procrustes(X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """The orthogonal W minimising ‖XW − Y‖_F (rows are paired vectors): W = U Vᵀ from SVD(XᵀY).
+def procrustes(X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None = None, *,
+               xp: Backend | None = None) -> np.ndarray:
+    """The orthogonal W minimising ‖XW − Y‖_F (rows are paired vectors): W = U Vᵀ from SVD(XᵀY), in float64.
 
-    torch on a GPU; on a CPU numpy's LAPACK (the same decomposition, without torch's import cost)."""
+    On the device's backend (align.backend): LAPACK on a CPU, torch on a GPU."""
     if X.shape != Y.shape:
         raise InputError(f"Procrustes needs paired matrices of one shape, got {X.shape} and {Y.shape}")
     if len(X) == 0:
         raise InputError("Procrustes needs at least one pair")
-    dev = torch_device()
-    if dev == "cpu":
-        x = np.asarray(X, dtype=np.float64)
-        if weights is not None:
-            x = x * np.asarray(weights, dtype=np.float64)[:, None]
-        m = x.T @ np.asarray(Y, dtype=np.float64)
-        with small_linalg():
-            u, _, vt = np.linalg.svd(m, full_matrices=False)
-        return (u @ vt).astype(np.float32)
-    return _procrustes_torch(X, Y, weights, dev)
-
-
-def _procrustes_torch(X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None, dev: str) -> np.ndarray:
-    """procrustes with torch on `dev` (the GPU path; tests run it on the CPU)."""
-    import torch
-
-    x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(dev, torch.float64)
-    y = torch.from_numpy(np.ascontiguousarray(Y, dtype=np.float32)).to(dev, torch.float64)
+    xp = xp or get_backend()
+    x = xp.asarray(X, "float64")
     if weights is not None:
-        x = x * torch.from_numpy(np.asarray(weights, dtype=np.float64)).to(dev)[:, None]
-    with small_linalg():
-        u, _, vt = torch.linalg.svd(x.T @ y, full_matrices=False)
-    return (u @ vt).to(torch.float32).cpu().numpy()
+        x = x * xp.asarray(weights, "float64")[:, None]
+    u, _, vt = xp.svd(x.T @ xp.asarray(Y, "float64"))
+    return xp.to_numpy(u @ vt)
 
 
 class ProcrustesAligner:

@@ -4,10 +4,9 @@ over the seed pairs, starting from Procrustes, with torch (GPU when there is one
 loss(W) = mean_i [ −2 cos(x_i W, y_i) + mean_{y ∈ N_k(x_i W)} cos(x_i W, y) + mean_{x ∈ N_k(y_i)} cos(x W, y_i) ]
 
 The k-NN sets are recomputed at every step among the `max_neg` most frequent words of each side,
-in blocks (no V × V matrix); the gradient treats them as fixed. On a GPU the loss and its gradient
-run in torch (autograd); on a CPU in numpy with the gradient in closed form,
-∂loss/∂W = (1/n) [Xsᵀ(−2 Ys + Ȳ) + X̄ᵀ Ys] (Ȳ, X̄: the means of each pair's k-NN), and the k-NN
-searches use numpy products with faiss heaps: no torch import, and about twice as fast there.
+in blocks (no V × V matrix); the gradient treats them as fixed, so it has a closed form,
+∂loss/∂W = (1/n) [Xsᵀ(−2 Ys + Ȳ) + X̄ᵀ Ys] (Ȳ, X̄: the means of each pair's k-NN). The loop is
+written once on the array backend (align.backend): numpy on a CPU (no torch import), torch on a GPU.
 """
 from __future__ import annotations
 
@@ -16,27 +15,54 @@ import time
 import numpy as np
 
 from .._io import progress as _progress
-from ..device import small_linalg, torch_device
+from ..backend import Backend, get_backend
+from ..errors import InputError
+from ..search.topk import block_topk
+from ..space.mapping import Mapping
+from ..space.normalize import DEFAULT_STEPS, normalize_rows
 from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
-from ..errors import InputError
-from ..space.mapping import Mapping
-from ..space.normalize import DEFAULT_STEPS
-from ..similarity import block_topk
 from .base import prepare
 from .procrustes import procrustes
 
-BLOCK = 4096
 
+class Objective:
+    """The RCSLS loss over the seed pairs of `p` (align.aligners.base.Prepared) and its gradient in W, with
+    the k-NN sets searched among the `max_neg` most frequent words of each side, on backend `xp`."""
 
-def _topk_rows(queries, base, k: int):
-    """Indices of the k largest inner products of each query among `base` rows (torch, blocked)."""
-    import torch
+    def __init__(self, p, k: int, max_neg: int, xp: Backend):
+        self.xp, self.k = xp, k
+        self.X, self.Y = xp.asarray(normalize_rows(p.X)), xp.asarray(normalize_rows(p.Y))
+        self.Xn, self.Yn = self.X[:max_neg], self.Y[:max_neg]
+        self.src_rows, self.tgt_rows = p.pairs[:, 0], p.pairs[:, 1]
 
-    out = []
-    for s in range(0, queries.shape[0], BLOCK):
-        out.append(torch.topk(queries[s:s + BLOCK] @ base.T, k, dim=1).indices)
-    return torch.cat(out)
+    def neighbour_means(self, W, b):
+        """Per pair of batch `b`: the mean of the k nearest targets of its mapped source, and of the k
+        nearest mapped sources of its target ((x W)·y = x·(y Wᵀ): the source side is never mapped).
+        Searched once per distinct word: a dictionary lists many words with several translations."""
+        xp = self.xp
+        us, inv_s = np.unique(self.src_rows[b], return_inverse=True)
+        ut, inv_t = np.unique(self.tgt_rows[b], return_inverse=True)
+        _, nt = block_topk(self.X[xp.asarray(us, "int64")] @ W, self.Yn, self.k, xp=xp)
+        _, ns = block_topk(self.Y[xp.asarray(ut, "int64")] @ W.T, self.Xn, self.k, xp=xp)
+        nt, ns = xp.asarray(nt, "int64"), xp.asarray(ns, "int64")
+        ybar = sum(self.Yn[nt[:, j]] for j in range(nt.shape[1])) / nt.shape[1]
+        xbar = sum(self.Xn[ns[:, j]] for j in range(ns.shape[1])) / ns.shape[1]
+        return ybar[xp.asarray(inv_s.ravel(), "int64")], xbar[xp.asarray(inv_t.ravel(), "int64")]
+
+    def pairs(self, b):
+        """The source and target vectors of the seed pairs of batch `b`."""
+        xp = self.xp
+        return self.X[xp.asarray(self.src_rows[b], "int64")], self.Y[xp.asarray(self.tgt_rows[b], "int64")]
+
+    def loss_grad(self, W, b) -> tuple[float, object, int]:
+        """(loss, ∂loss/∂W, batch size) at W over batch `b` (a slice or row indices of the seed pairs)."""
+        xs, ys = self.pairs(b)
+        ybar, xbar = self.neighbour_means(W, b)
+        xw = xs @ W
+        loss = float((-2.0 * (xw * ys).sum(1) + (xw * ybar).sum(1) + ((xbar @ W) * ys).sum(1)).mean())
+        grad = (xs.T @ (ybar - 2.0 * ys) + xbar.T @ ys) / len(xs)
+        return loss, grad, len(xs)
 
 
 class RCSLSAligner:
@@ -67,41 +93,15 @@ class RCSLSAligner:
                 "max_neg": self.max_neg, "batch_size": self.batch_size, "orthogonal": self.orthogonal,
                 "spectral": self.spectral, "seed": self.seed}
 
-    def _loss(self, W, xs, ys, Xn, Yn):
-        import torch
-
-        xw = xs @ W
-        with torch.no_grad():
-            nn_t = _topk_rows(xw, Yn, self.k)  # k nearest targets of each mapped seed source
-            nn_s = _topk_rows(ys, Xn @ W, self.k)  # k nearest mapped sources of each seed target
-        pos = (xw * ys).sum(1)
-        neg_t = torch.einsum("nd,nkd->nk", xw, Yn[nn_t]).mean(1)
-        neg_s = torch.einsum("nkd,nd->nk", Xn[nn_s] @ W, ys).mean(1)
-        return (-2 * pos + neg_t + neg_s).mean()
-
-    def _project(self, W):
-        import torch
-
-        if self.orthogonal:
-            with small_linalg():
-                u, _, vt = torch.linalg.svd(W, full_matrices=False)
-            return u @ vt
-        if self.spectral:
-            with small_linalg():
-                u, s, vt = torch.linalg.svd(W, full_matrices=False)
-            return (u * s.clamp(max=1.0)) @ vt
-        return W
-
     def fit(self, src: Embeddings, tgt: Embeddings, seeds: Dictionary) -> Mapping:
         """Start from Procrustes on the seeds and minimise the RCSLS loss; return the mapping."""
         start = time.perf_counter()
         p = prepare(src, tgt, seeds, self.normalize)
-        W0 = procrustes(p.X[p.pairs[:, 0]], p.Y[p.pairs[:, 1]])
-        dev = torch_device()
-        fit = self._fit_numpy if dev == "cpu" else self._fit_torch
-        W_final, history = fit(p, W0, dev)
+        xp = get_backend()
+        W0 = procrustes(p.X[p.pairs[:, 0]], p.Y[p.pairs[:, 1]], xp=xp)
+        W_final, history = self._descend(p, W0, xp)
         info = {"method": self.method, "params": self._params(), "seed_pairs": int(len(p.pairs)), "history": history,
-                "device": dev, "fit_seconds": round(time.perf_counter() - start, 3),
+                "device": xp.device, "fit_seconds": round(time.perf_counter() - start, 3),
                 "src": src.name, "tgt": tgt.name}
         return Mapping(W_final, p.src_norm, p.tgt_norm, info)
 
@@ -112,42 +112,21 @@ class RCSLSAligner:
         order = next_order()
         return [order[s:s + self.batch_size] for s in range(0, n, self.batch_size)]
 
-    def _fit_numpy(self, p, W0: np.ndarray, dev: str) -> tuple[np.ndarray, list[dict]]:
-        """The CPU path: numpy loss and closed-form gradient, k-NN by numpy products and faiss heaps."""
-        from ..retrieval import normalize_rows
+    def _project(self, W, xp: Backend):
+        """W onto the orthogonal matrices (`orthogonal`) or with its singular values clipped to 1 (`spectral`)."""
+        if not (self.orthogonal or self.spectral):
+            return W
+        u, s, vt = xp.svd(xp.asarray(W, "float64"))
+        out = u @ vt if self.orthogonal else (u * xp.minimum(s, 1.0)) @ vt
+        return xp.asarray(out, "float32")
 
-        Xall, Yall = normalize_rows(p.X), normalize_rows(p.Y)
-        Xn, Yn = Xall[: self.max_neg], Yall[: self.max_neg]
-        src_rows, tgt_rows = p.pairs[:, 0], p.pairs[:, 1]
-        k = self.k
-
-        def neighbour_means(W, b):
-            """Per pair of batch `b`: the mean of the k nearest targets of its mapped source, and of the k
-            nearest mapped sources of its target ((x W)·y = x·(y Wᵀ): the source side is never mapped).
-            Searched once per distinct word: a dictionary lists many words with several translations."""
-            us, inv_s = np.unique(src_rows[b], return_inverse=True)
-            ut, inv_t = np.unique(tgt_rows[b], return_inverse=True)
-            _, nt = block_topk(Xall[us] @ W, Yn, k)
-            _, ns = block_topk(Yall[ut] @ W.T, Xn, k)
-            ybar = np.zeros((len(us), Yn.shape[1]), dtype=np.float32)
-            xbar = np.zeros((len(ut), Xn.shape[1]), dtype=np.float32)
-            for j in range(nt.shape[1]):
-                ybar += Yn[nt[:, j]]
-            for j in range(ns.shape[1]):
-                xbar += Xn[ns[:, j]]
-            return (ybar / nt.shape[1])[inv_s.ravel()], (xbar / ns.shape[1])[inv_t.ravel()]
-
-        def loss_grad(W, b):
-            xs, ys = Xall[src_rows[b]], Yall[tgt_rows[b]]
-            ybar, xbar = neighbour_means(W, b)
-            xw = xs @ W
-            loss = float((-2.0 * (xw * ys).sum(1) + (xw * ybar).sum(1) + ((xbar @ W) * ys).sum(1)).mean())
-            grad = (xs.T @ (ybar - 2.0 * ys) + xbar.T @ ys) / len(xs)
-            return loss, grad, len(xs)
-
+    def _descend(self, p, W0: np.ndarray, xp: Backend) -> tuple[np.ndarray, list[dict]]:
+        """Gradient descent on the RCSLS loss from W0, with k-NN by the blocked top-k kernel."""
+        objective = Objective(p, self.k, self.max_neg, xp)
+        loss_grad = objective.loss_grad
         rng = np.random.default_rng(self.seed)
-        W = W0.astype(np.float32).copy()
-        lr, prev_loss, prev_W = self.lr, None, W.copy()
+        W = xp.copy(xp.asarray(W0))
+        lr, prev_loss, prev_W = self.lr, None, xp.copy(W)
         history: list[dict] = []
         n = len(p.pairs)
         for epoch in _progress(range(self.epochs), self.show_progress, desc="RCSLS", unit="epoch"):
@@ -157,60 +136,10 @@ class RCSLSAligner:
                 total += loss * (nb / n)
                 if not self.batch_size and prev_loss is not None and loss > prev_loss:
                     lr /= 2  # the step overshot: go back and halve the step size
-                    W = prev_W.copy()
+                    W = xp.copy(prev_W)
                     loss, grad, _ = loss_grad(W, b)
                     total = loss
-                prev_loss, prev_W = loss, W.copy()
-                W = self._project_numpy(W - lr * grad.astype(np.float32))
+                prev_loss, prev_W = loss, xp.copy(W)
+                W = self._project(W - lr * grad, xp)
             history.append({"epoch": epoch, "loss": round(total, 6), "lr": lr})
-        return W.astype(np.float32), history
-
-    def _project_numpy(self, W: np.ndarray) -> np.ndarray:
-        if not (self.orthogonal or self.spectral):
-            return W
-        with small_linalg():
-            u, s, vt = np.linalg.svd(W.astype(np.float64), full_matrices=False)
-        if self.orthogonal:
-            return (u @ vt).astype(np.float32)
-        return ((u * np.minimum(s, 1.0)) @ vt).astype(np.float32)
-
-    def _fit_torch(self, p, W0: np.ndarray, dev: str) -> tuple[np.ndarray, list[dict]]:
-        """The GPU path: torch autograd through the gathered neighbours."""
-        import torch
-
-        gen = torch.Generator().manual_seed(self.seed)
-
-        def unit(a):
-            a = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(dev)
-            return a / a.norm(dim=1, keepdim=True).clamp_min(1e-12)
-
-        Xn, Yn = unit(p.X[: self.max_neg]), unit(p.Y[: self.max_neg])
-        Xall, Yall = unit(p.X), unit(p.Y)
-        xs_all, ys_all = Xall[p.pairs[:, 0]], Yall[p.pairs[:, 1]]
-        W = torch.from_numpy(W0.copy()).to(dev).requires_grad_(True)  # on the CPU from_numpy shares W0
-        lr = self.lr
-        prev_loss = None
-        prev_W = W.detach().clone()
-        history = []
-        n = len(p.pairs)
-        for epoch in _progress(range(self.epochs), self.show_progress, desc="RCSLS", unit="epoch"):
-            total = 0.0
-            for b in self._batches(n, lambda: torch.randperm(n, generator=gen).to(dev)):
-                loss = self._loss(W, xs_all[b], ys_all[b], Xn, Yn)
-                total += float(loss.detach()) * (xs_all[b].shape[0] / n)
-                if not self.batch_size and prev_loss is not None and float(loss.detach()) > prev_loss:
-                    # the step overshot: go back and halve the step size
-                    lr /= 2
-                    with torch.no_grad():
-                        W.copy_(prev_W)
-                    loss = self._loss(W, xs_all[b], ys_all[b], Xn, Yn)
-                    total = float(loss.detach())
-                prev_loss = float(loss.detach())
-                prev_W = W.detach().clone()
-                W.grad = None
-                loss.backward()
-                with torch.no_grad():
-                    W -= lr * W.grad
-                    W.copy_(self._project(W))
-            history.append({"epoch": epoch, "loss": round(total, 6), "lr": lr})
-        return W.detach().cpu().numpy().astype(np.float32), history
+        return xp.to_numpy(W), history

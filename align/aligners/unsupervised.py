@@ -43,15 +43,16 @@ import numpy as np
 
 from .._io import progress as _progress
 from ..citation import CITATION_VOCAB, citation_forms, citation_refine
+from ..backend import Backend, get_backend
 from ..device import torch_device
 from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
 from ..errors import InputError
-from ..induction import Induced, induce
+from ..search.induction import Induced, induce
 from ..space.mapping import Mapping
-from ..space.normalize import DEFAULT_STEPS
-from ..retrieval import normalize_rows
-from ..similarity import block_topk, row_col_topk
+from ..search.csls import csls_topk, hubness_both
+from ..search.topk import block_topk
+from ..space.normalize import DEFAULT_STEPS, normalize_rows
 from .base import prepare
 from .procrustes import procrustes
 
@@ -81,25 +82,11 @@ def _unit_center_unit(x: np.ndarray) -> np.ndarray:
     return normalize_rows(x)
 
 
-def sorted_similarity_signature(X: np.ndarray) -> np.ndarray:
+def sorted_similarity_signature(X: np.ndarray, *, xp: Backend | None = None) -> np.ndarray:
     """Each word's sorted row of sqrt(X Xᵀ) = U S Uᵀ (X = U S Vᵀ), normalised: a rotation-free word signature."""
-    dev = torch_device()
-    if dev == "cpu":
-        u, s, _ = np.linalg.svd(np.asarray(X, dtype=np.float64), full_matrices=False)
-        m = -np.sort(-((u * s) @ u.T), axis=1)
-        return _unit_center_unit(m.astype(np.float32))
-    return _signature_torch(X, dev)
-
-
-def _signature_torch(X: np.ndarray, dev: str) -> np.ndarray:
-    """sorted_similarity_signature with torch on `dev` (the GPU path; tests run it on the CPU)."""
-    import torch
-
-    x = torch.from_numpy(np.ascontiguousarray(X, dtype=np.float32)).to(dev, torch.float64)
-    u, s, _ = torch.linalg.svd(x, full_matrices=False)
-    m = (u * s) @ u.T
-    m = torch.sort(m, dim=1, descending=True).values
-    return _unit_center_unit(m.to(torch.float32).cpu().numpy())
+    xp = xp or get_backend()
+    u, s, _ = xp.svd(xp.asarray(X, "float64"), small=False)
+    return _unit_center_unit(xp.to_numpy(xp.sort_desc((u * s) @ u.T)))
 
 
 def _csls_pick(S: np.ndarray, T: np.ndarray, keep: float, rng: np.random.Generator, *,
@@ -110,17 +97,11 @@ def _csls_pick(S: np.ndarray, T: np.ndarray, keep: float, rng: np.random.Generat
     the other's) — as (S row, T row), their CSLS scores, and the objective (mean CSLS score of all
     picks). With `keep` < 1 each candidate is dropped with probability 1 − keep.
     """
-    rv, _, cv, _ = row_col_topk(S, T, csls_k)
-    r_t, r_s = rv.mean(axis=1), cv.mean(axis=1)  # CSLS's hubness terms of sources and of targets
-    # One pass gives both directions' candidates: [S, 1, -r_t/2]·[T, -r_s/2, 1] = CSLS / 2, whose row order
-    # is the source→target CSLS order and whose column order is the target→source one.
-    one_s, one_t = np.ones((len(S), 1), np.float32), np.ones((len(T), 1), np.float32)
-    sv, si, tv, ti = row_col_topk(np.hstack([S, one_s, -0.5 * r_t[:, None]]),
-                                  np.hstack([T, -0.5 * r_s[:, None], one_t]), candidates)
+    r_t, r_s = hubness_both(S, T, csls_k)  # r_T of every S row, r_S of every T row
+    sv, si, tv, ti = csls_topk(S, T, candidates, r_t, r_s, cols=True)  # both directions' CSLS candidates
     out_pairs, out_scores = [], []
-    for A, ids, half, flip in ((S, si, sv, False), (T, ti, tv, True)):
+    for A, ids, csls, flip in ((S, si, sv, False), (T, ti, tv, True)):
         k = ids.shape[1]
-        csls = 2.0 * half
         if keep >= 1.0:
             col = np.zeros(len(A), dtype=np.int64)
         else:

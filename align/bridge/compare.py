@@ -11,11 +11,13 @@ from ..aligners.procrustes import ProcrustesAligner
 from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
 from ..errors import InputError
-from ..evaluate import evaluate_bli, precision_at
+from ..search.evaluate import evaluate_bli, precision_at
 from ..space.mapping import Mapping
 from ..space.normalize import DEFAULT_STEPS, Normalizer
 from ..pipeline import evaluate_mapping
-from ..retrieval import knn, normalize_rows
+from ..search.csls import csls_scores, hubness
+from ..search.topk import top_rows
+from ..space.normalize import normalize_rows
 from .extract import DEFAULT_MODEL, encode_words_meta
 
 LAMBDAS: tuple[float, ...] = tuple(round(0.1 * i, 1) for i in range(11))
@@ -61,14 +63,13 @@ class CSLSScorer:
         self.Y = normalize_rows(mapping.normalize_target(tgt).vectors)
         self.csls_k = csls_k
         self.C = np.ascontiguousarray(self.Y[[tgt.index[w] for w in candidates]])
-        self.r_S = knn(self.C, self.X, csls_k)[0].mean(axis=1)
+        self.r_S = hubness(self.C, self.X, csls_k)
 
     def scores(self, queries: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(cosine, CSLS) matrices, queries × candidates."""
         q = np.ascontiguousarray(self.X[[self.src.index[w] for w in queries]])
-        r_T = knn(q, self.Y, self.csls_k)[0].mean(axis=1)
         cos = q @ self.C.T
-        return cos, 2.0 * cos - r_T[:, None] - self.r_S[None, :]
+        return cos, csls_scores(cos, hubness(q, self.Y, self.csls_k), self.r_S)
 
 
 def _gold(dico: Dictionary, candidates: Sequence[str]) -> tuple[list[str], list[set[int]]]:
@@ -80,16 +81,9 @@ def _gold(dico: Dictionary, candidates: Sequence[str]) -> tuple[list[str], list[
     return list(gold), list(gold.values())
 
 
-def _top10(scores: np.ndarray) -> np.ndarray:
-    k = min(10, scores.shape[1])
-    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-    order = np.argsort(-np.take_along_axis(scores, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
-
-
 def fused_precision(static: np.ndarray, encoder: np.ndarray, gold: list[set[int]], lam: float) -> dict[int, float]:
     """P@1/5/10 of (1−λ)·static + λ·encoder scores."""
-    return precision_at(_top10((1.0 - lam) * static + lam * encoder), gold)
+    return precision_at(top_rows((1.0 - lam) * static + lam * encoder, 10)[1], gold)
 
 
 def _bli_row(res: dict) -> dict:

@@ -16,10 +16,23 @@ DEFAULT_STEPS: tuple[str, ...] = ("unit", "center", "unit")
 ITERNORM_ROUNDS = 5
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
+def normalize_rows(x: np.ndarray) -> np.ndarray:
+    """Copy of `x` (float32, C-contiguous) with rows of unit length; zero rows stay zero."""
+    x = np.array(x, dtype=np.float32, order="C", copy=True)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return x / norms
+    x /= norms
+    return x
+
+
+def unit_rows(x: np.ndarray, tol: float = 1e-5) -> np.ndarray:
+    """`x` as float32 rows of unit length: `x` itself when they already are (a mapped, normalised space
+    usually is: no copy of a large matrix), else `normalize_rows(x)`."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    sq = np.einsum("ij,ij->i", x, x)
+    if np.all((np.abs(sq - 1.0) <= tol) | (sq == 0.0)):
+        return x
+    return normalize_rows(x)
 
 
 @dataclass
@@ -60,7 +73,7 @@ class Normalizer:
     def _fit_one(self, step: str, x: np.ndarray) -> np.ndarray:
         if step == "unit":
             self.recorded.append({"op": "unit"})
-            return _unit(x)
+            return normalize_rows(x)
         if step == "center":
             mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
             self.recorded.append({"op": "center", "mean": mean})
@@ -78,7 +91,7 @@ class Normalizer:
         x = np.array(x, dtype=np.float32, copy=True)
         for op in self.recorded:
             if op["op"] == "unit":
-                x = _unit(x)
+                x = normalize_rows(x)
             elif op["op"] == "center":
                 if x.shape[1] != op["mean"].shape[0]:
                     raise InputError(f"dimension mismatch: vectors have {x.shape[1]}, normaliser {op['mean'].shape[0]}")

@@ -10,15 +10,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InputError
-from .retrieval import normalize_rows
-from .similarity import best_adjusted, row_col_topk
+from ..errors import InputError
+from ..space.normalize import normalize_rows
+from .csls import csls_argmax
+from .topk import row_col_topk
 
 MODES: tuple[str, ...] = ("mutual", "s2t", "t2s", "union", "intersection")
 # Default candidate set for induced dictionaries: the 8,000 most frequent words of each side. On the kit
 # (fr→fi, en→fr) refinement is as accurate with 8k as with MUSE's 15k, at 3.5× less compute.
 REFINE_VOCAB = 8000
-# Best plain cosines kept per word in the one pass; CSLS picks among them (exactly: see best_adjusted).
+# Best plain cosines kept per word in the one pass; CSLS picks among them (exactly: see csls_argmax).
 CANDIDATES = 32
 
 
@@ -45,7 +46,7 @@ def induce(
     `mode`: `mutual` (= `intersection`: pairs that are each other's CSLS nearest neighbour),
     `s2t`, `t2s`, or `union` of both directions. Rows of both inputs are unit-normalised here.
 
-    One blocked pass over the cosines (align.similarity) gives every word's best cosines on both
+    One blocked pass over the cosines (align.search.topk) gives every word's best cosines on both
     sides: r_T and r_S (CSLS's hubness terms) and the candidates of both directions, among which
     the CSLS neighbour is picked exactly (words whose neighbour could lie outside their candidates
     are searched again in full).
@@ -57,8 +58,8 @@ def induce(
     rv, ri, cv, ci = row_col_topk(S, T, max(CANDIDATES, csls_k))
     r_t = rv[:, :csls_k].mean(axis=1)  # r_T(x): mean cosine of each source to its k nearest targets
     r_s = cv[:, :csls_k].mean(axis=1)  # r_S(y)
-    nn_st, cos_st = best_adjusted(S, T, rv, ri, r_s)  # argmax_y 2cos(x, y) − r_S(y)
-    nn_ts, cos_ts = best_adjusted(T, S, cv, ci, r_t)
+    nn_st, cos_st = csls_argmax(S, T, rv, ri, r_s)  # argmax_y 2cos(x, y) − r_S(y)
+    nn_ts, cos_ts = csls_argmax(T, S, cv, ci, r_t)
     csls_st = 2 * cos_st - r_t - r_s[nn_st]
     csls_ts = 2 * cos_ts - r_s - r_t[nn_ts]
     n_crit = min(criterion_words, len(S))

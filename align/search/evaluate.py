@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .device import describe as describe_device
-from .store.dictionary import Coverage, Dictionary
-from .store.vectors import Embeddings
-from .errors import InputError
+from ..device import describe as describe_device
+from ..store.dictionary import Coverage, Dictionary
+from ..store.vectors import Embeddings
+from ..errors import InputError
 from .retrieval import METHODS, retrieve
 
 
