@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from align.citation import citation_forms, citation_refine
+from align.aligners.citation import citation_forms, citation_refine
 from align.errors import InputError
 from align.space.normalize import normalize_rows
 

@@ -20,22 +20,21 @@ import numpy as np
 
 from .._io import progress as _progress
 from ..device import torch_device
-from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
 from ..errors import InputError
 from ..search.induction import Induced, induce
-from ..space.mapping import Mapping
 from ..space.normalize import DEFAULT_STEPS
-from .base import prepare
+from .base import Fitted, Prepared
 from .procrustes import procrustes
-from .unsupervised import FAIL_EXCESS, search_restarts
+from .restarts import FAIL_EXCESS, SeedlessAligner, search_restarts
 
 
-class AdversarialAligner:
+class AdversarialAligner(SeedlessAligner):
     """MUSE-style adversarial training + Procrustes refinement; the best restart by the criterion wins.
 
-    Learnt attributes after `fit`: `restarts_`, `criterion_`, `distinctiveness_`, `null_`, `failed_`, `induced_`,
-    `best_restart_`, `history_`.
+    `epochs`, `epoch_size` and `dis_hidden` left at None are decided by the device in `fit` (the paper's
+    5 epochs of 1M samples and a 2048-wide discriminator on a GPU; 3, 50k and 512 on a CPU); the values
+    used are recorded in the mapping as `resolved`.
     """
 
     method = "adversarial"
@@ -47,37 +46,53 @@ class AdversarialAligner:
                  map_beta: float = 0.001, refine: int = 5, refine_vocab: int = 15000, csls_k: int = 10,
                  criterion_words: int = 10000, restarts: int = 1, stop_when_converged: bool = True, seed: int = 0,
                  fail_excess: float = FAIL_EXCESS, show_progress: bool = False):
-        if restarts < 1:
-            raise InputError(f"restarts must be >= 1, got {restarts}")
-        gpu = torch_device() == "cuda"
         self.normalize = normalize
-        self.epochs = epochs if epochs is not None else (5 if gpu else 3)
-        self.epoch_size = epoch_size if epoch_size is not None else (1_000_000 if gpu else 50_000)
-        self.batch_size, self.dis_steps = batch_size, dis_steps
-        self.dis_hidden = dis_hidden if dis_hidden is not None else (2048 if gpu else 512)
+        self.epochs = epochs
+        self.epoch_size = epoch_size
+        self.batch_size = batch_size
+        self.dis_steps = dis_steps
+        self.dis_hidden = dis_hidden
         self.dis_layers = dis_layers
-        self.dis_dropout, self.dis_input_dropout, self.dis_smooth = dis_dropout, dis_input_dropout, dis_smooth
+        self.dis_dropout = dis_dropout
+        self.dis_input_dropout = dis_input_dropout
+        self.dis_smooth = dis_smooth
         self.dis_most_frequent = dis_most_frequent
-        self.dis_lr, self.map_lr, self.lr_decay, self.map_beta = dis_lr, map_lr, lr_decay, map_beta
-        self.refine, self.refine_vocab, self.csls_k = refine, refine_vocab, csls_k
-        self.criterion_words, self.restarts, self.seed = criterion_words, restarts, seed
-        self.fail_excess, self.show_progress = fail_excess, show_progress
+        self.dis_lr = dis_lr
+        self.map_lr = map_lr
+        self.lr_decay = lr_decay
+        self.map_beta = map_beta
+        self.refine = refine
+        self.refine_vocab = refine_vocab
+        self.csls_k = csls_k
+        self.criterion_words = criterion_words
+        self.restarts = restarts
         self.stop_when_converged = stop_when_converged
+        self.seed = seed
+        self.fail_excess = fail_excess
+        self.show_progress = show_progress
 
-    def _params(self) -> dict:
-        return {"normalize": list(self.normalize), "epochs": self.epochs, "epoch_size": self.epoch_size,
-                "batch_size": self.batch_size, "dis_steps": self.dis_steps, "dis_hidden": self.dis_hidden,
-                "dis_most_frequent": self.dis_most_frequent, "map_beta": self.map_beta, "refine": self.refine,
-                "refine_vocab": self.refine_vocab, "restarts": self.restarts,
-                "stop_when_converged": self.stop_when_converged, "seed": self.seed,
-                "fail_excess": self.fail_excess}
+    def _validate(self) -> None:
+        if self.restarts < 1:
+            raise InputError(f"restarts must be >= 1, got {self.restarts}")
+        for name in ("epochs", "epoch_size", "dis_hidden"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise InputError(f"{name} must be >= 1, got {value}")
+
+    def _resolve(self) -> dict:
+        """The device-dependent sizes this fit uses (the parameters left at None, decided here)."""
+        gpu = torch_device() == "cuda"
+        return {"epochs": self.epochs if self.epochs is not None else (5 if gpu else 3),
+                "epoch_size": self.epoch_size if self.epoch_size is not None else (1_000_000 if gpu else 50_000),
+                "dis_hidden": self.dis_hidden if self.dis_hidden is not None else (2048 if gpu else 512)}
 
     def _criterion(self, X: np.ndarray, Y: np.ndarray, W: np.ndarray) -> Induced:
         """Mutual-CSLS induction among the `refine_vocab` most frequent words, with the criterion."""
         return induce(X @ W, Y, max_rank=self.refine_vocab, mode="mutual", csls_k=self.csls_k,
                       criterion_words=self.criterion_words)
 
-    def _adversarial(self, X: np.ndarray, Y: np.ndarray, seed: int, label: str) -> tuple[np.ndarray, list[dict]]:
+    def _adversarial(self, X: np.ndarray, Y: np.ndarray, seed: int, label: str, sizes: dict
+                     ) -> tuple[np.ndarray, list[dict]]:
         """The adversarial phase for one seed; returns the best W by the criterion and the epoch log."""
         import torch
         from torch import nn
@@ -93,8 +108,8 @@ class AdversarialAligner:
             layers: list[nn.Module] = [nn.Dropout(self.dis_input_dropout)]
             width = d
             for _ in range(self.dis_layers):
-                layers += [nn.Linear(width, self.dis_hidden), nn.LeakyReLU(0.2), nn.Dropout(self.dis_dropout)]
-                width = self.dis_hidden
+                layers += [nn.Linear(width, sizes["dis_hidden"]), nn.LeakyReLU(0.2), nn.Dropout(self.dis_dropout)]
+                width = sizes["dis_hidden"]
             layers += [nn.Linear(width, 1)]
             dis = nn.Sequential(*layers).to(dev)
             mapping = nn.Linear(d, Y.shape[1], bias=False).to(dev)
@@ -113,8 +128,8 @@ class AdversarialAligner:
                 j = torch.randint(len(ys), (bs,), generator=gen).to(dev)
                 return torch.cat([mapping(xs[i]), ys[j]])
 
-            steps = max(1, self.epoch_size // bs)
-            for epoch in range(self.epochs):
+            steps = max(1, sizes["epoch_size"] // bs)
+            for epoch in range(sizes["epochs"]):
                 t0 = time.perf_counter()
                 dis.train()
                 losses = []
@@ -136,7 +151,7 @@ class AdversarialAligner:
                         w.copy_((1 + self.map_beta) * w - self.map_beta * w.mm(w.T.mm(w)))
                 W = mapping.weight.detach().T.cpu().numpy().copy()
                 crit = self._criterion(X, Y, W).criterion
-                log.append({"epoch": epoch, "criterion": round(crit, 6), "dis_loss": round(float(np.mean(losses)), 4),
+                log.append({"phase": "adversarial", "iteration": epoch, "criterion": round(crit, 6), "dis_loss": round(float(np.mean(losses)), 4),
                             "seconds": round(time.perf_counter() - t0, 2)})
                 if crit > best_crit:
                     best_crit, best_W = crit, W
@@ -153,38 +168,28 @@ class AdversarialAligner:
         """Procrustes refinement on induced mutual-CSLS dictionaries; keeps the best round by the criterion."""
         ind = self._criterion(X, Y, W)
         best = (ind.criterion, W, ind)
-        log = [{"refine": 0, "criterion": round(ind.criterion, 6), "pairs": int(len(ind.pairs))}]
+        log = [{"phase": "refinement", "iteration": 0, "criterion": round(ind.criterion, 6), "pairs": int(len(ind.pairs))}]
         for it in range(1, self.refine + 1):
             if len(ind.pairs) == 0:
                 break
             W = procrustes(X[ind.pairs[:, 0]], Y[ind.pairs[:, 1]])
             ind = self._criterion(X, Y, W)
-            log.append({"refine": it, "criterion": round(ind.criterion, 6), "pairs": int(len(ind.pairs))})
+            log.append({"phase": "refinement", "iteration": it, "criterion": round(ind.criterion, 6), "pairs": int(len(ind.pairs))})
             if ind.criterion > best[0]:
                 best = (ind.criterion, W, ind)
         return best[1], best[2], log
 
-    def fit(self, src: Embeddings, tgt: Embeddings, seeds: Dictionary | None = None) -> Mapping:
-        """Align without seeds (`seeds` is ignored); returns the mapping of the best restart."""
-        start = time.perf_counter()
-        p = prepare(src, tgt, None, self.normalize)
+    def _fit(self, p: Prepared, src: Embeddings, tgt: Embeddings) -> Fitted:
+        """Adversarial phase + refinement from each restart; the best restart by the criterion is kept."""
         X, Y = p.X, p.Y
+        sizes = self._resolve()
 
-        def run(r: int) -> tuple[np.ndarray, Induced, dict]:
-            W, adv_log = self._adversarial(X, Y, self.seed * 1000 + r, f"adversarial {r + 1}/{self.restarts}")
+        def run(r: int) -> tuple[np.ndarray, Induced, list[dict]]:
+            W, adv_log = self._adversarial(X, Y, self.seed * 1000 + r, f"adversarial {r + 1}/{self.restarts}", sizes)
             W, ind, ref_log = self._refine(X, Y, W)
-            return W, ind, {"restart": r, "adversarial": adv_log, "refinement": ref_log}
+            return W, ind, adv_log + ref_log
 
         found = search_restarts(X, Y, run, restarts=self.restarts, seed=self.seed,
                                 stop_when_converged=self.stop_when_converged, n=self.criterion_words,
                                 excess=self.fail_excess)
-        W = found.W
-        found.store_on(self)
-        info = {"method": self.method, "params": self._params(), "seed_pairs": 0, "restarts": self.restarts_,
-                "restarts_converged": self.restarts_converged_,
-                "best_restart": self.best_restart_, "criterion": round(self.criterion_, 6),
-                "distinctiveness": round(self.distinctiveness_, 6),
-                "null_distinctiveness": round(self.null_, 6), "failed": self.failed_, "history": self.history_,
-                "device": torch_device(), "fit_seconds": round(time.perf_counter() - start, 3),
-                "src": src.name, "tgt": tgt.name}
-        return Mapping(W, p.src_norm, p.tgt_norm, info)
+        return self._finish(found, {"resolved": sizes})

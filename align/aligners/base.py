@@ -1,14 +1,26 @@
-"""What every aligner shares: input validation, normalisation, seed indices."""
+"""The aligner contract, after scikit-learn: `Aligner(**params).fit(src, tgt, seeds) -> Mapping`.
+
+Constructor arguments are stored unchanged (`get_params()` reads them back by introspection, so
+mapping.json records every one); validation and device decisions happen in `fit`; what a fit
+learns sits in attributes with a trailing underscore, the same for every aligner:
+`history_` (one flat dict per iteration, each with an "iteration" key), `best_iteration_`,
+`n_iter_` and `induced_` (the induced dictionary, or None).
+"""
 from __future__ import annotations
 
+import inspect
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..device import describe as describe_device
+from ..errors import InputError
+from ..search.induction import Induced
+from ..space.mapping import Mapping
+from ..space.normalize import Normalizer, parse_steps
 from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
-from ..errors import InputError
-from ..space.normalize import Normalizer, parse_steps
 
 
 @dataclass
@@ -48,3 +60,84 @@ def prepare(src: Embeddings, tgt: Embeddings, seeds: Dictionary | None, normaliz
     X = src_norm.fit_transform(src.vectors)
     Y = tgt_norm.fit_transform(tgt.vectors)
     return Prepared(X, Y, pairs, src_norm, tgt_norm)
+
+
+def _jsonable(value):
+    """Parameters as mapping.json stores them: tuples as lists, numpy scalars as Python numbers."""
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@dataclass
+class Fitted:
+    """What an aligner's `_fit` returns: the map(s), the iteration log and the kept iteration."""
+
+    W: np.ndarray
+    history: list[dict]
+    best_iteration: int
+    W_tgt: np.ndarray | None = None
+    induced: Induced | None = None
+    info: dict | None = None  # method-specific provenance for mapping.json
+
+
+class Aligner:
+    """Base of every aligner. Subclasses set `method` (their registry name) and `seedless`, store their
+    constructor arguments under the same names, and implement `_validate()` and `_fit(prepared, src, tgt)`."""
+
+    method: str = ""
+    seedless: bool = False
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The constructor's parameter names, in order."""
+        return [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """Every parameter's default: the one definition the CLI reads too."""
+        return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
+
+    def get_params(self) -> dict:
+        """The constructor arguments, as given."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def set_params(self, **params) -> "Aligner":
+        unknown = set(params) - set(self.param_names())
+        if unknown:
+            raise InputError(f"{type(self).__name__} has no parameter {', '.join(sorted(unknown))}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = self.defaults()
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults.get(k)]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def _validate(self) -> None:
+        """Raise InputError for a parameter that cannot work (called by `fit`)."""
+
+    def _fit(self, p: Prepared, src: Embeddings, tgt: Embeddings) -> Fitted:
+        raise NotImplementedError
+
+    def fit(self, src: Embeddings, tgt: Embeddings, seeds: Dictionary | None = None) -> Mapping:
+        """Validate the parameters and inputs, learn the map, and return it with its provenance."""
+        start = time.perf_counter()
+        if self.seedless and seeds is not None:
+            raise InputError(f"{self.method} aligns without seeds: pass no seed dictionary "
+                             "(use procrustes or rcsls to learn from one)")
+        if not self.seedless and seeds is None:
+            raise InputError(f"{self.method} needs a seed dictionary")
+        self._validate()
+        p = prepare(src, tgt, seeds, self.normalize)
+        fitted = self._fit(p, src, tgt)
+        self.history_, self.best_iteration_ = fitted.history, fitted.best_iteration
+        self.n_iter_, self.induced_ = len(fitted.history), fitted.induced
+        info = {"method": self.method, "params": {k: _jsonable(v) for k, v in self.get_params().items()},
+                "seed_pairs": int(len(p.pairs)), "history": self.history_, "best_iteration": self.best_iteration_,
+                "n_iter": self.n_iter_, **(fitted.info or {}), "device": describe_device(),
+                "fit_seconds": round(time.perf_counter() - start, 3), "src": src.name, "tgt": tgt.name}
+        return Mapping(fitted.W, p.src_norm, p.tgt_norm, info, W_tgt=fitted.W_tgt)

@@ -1,24 +1,17 @@
-"""Orthogonal Procrustes in closed form (torch SVD, on the GPU when there is one), with
-optional self-learning refinement (induce a dictionary by CSLS, refit, repeat; keep the best
-iteration by the unsupervised criterion, never by a test dictionary)."""
+"""Orthogonal Procrustes in closed form, with optional self-learning refinement (induce a dictionary by
+CSLS, refit, repeat; keep the best iteration by the unsupervised criterion, never by a test dictionary)."""
 from __future__ import annotations
-
-import time
 
 import numpy as np
 
 from .._io import progress as _progress
 from ..backend import Backend, get_backend
-from ..device import torch_device
-from ..store.dictionary import Dictionary
-from ..store.vectors import Embeddings
 from ..errors import InputError
-from ..search.induction import MODES, REFINE_VOCAB, Induced, induce
-from ..space.mapping import Mapping
+from ..search.induction import MODES, REFINE_VOCAB, induce
 from ..space.normalize import DEFAULT_STEPS
-from ..seedlike import seed_like_mask
-from .base import prepare
+from .base import Aligner, Fitted, Prepared
 from .multistep import multistep
+from .seedlike import seed_like_mask
 
 
 def procrustes(X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None = None, *,
@@ -38,14 +31,13 @@ def procrustes(X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None = None, 
     return xp.to_numpy(u @ vt)
 
 
-class ProcrustesAligner:
+class ProcrustesAligner(Aligner):
     """Supervised orthogonal Procrustes, optionally refined by `refine` rounds of self-learning.
 
-    Parameters follow scikit-learn's habit: set in the constructor, learnt state in attributes
-    with a trailing underscore after `fit` (`history_`, `induced_`, `best_iteration_`, and
-    `train_pairs_`: the pairs the kept map was fitted on, and
-    `converged_at_`: the round whose induced pairs repeated the previous round's, after which
-    refinement stops early because every later round would repeat it; None if it never did).
+    Learnt, besides the common attributes (align.aligners.base): `train_pairs_`, the pairs the kept
+    map was fitted on, and `converged_at_`, the round whose induced pairs repeated the previous
+    round's, after which refinement stops early because every later round would repeat it (None if
+    it never did).
 
     - `normalize`: steps applied to each side before fitting (recorded in the mapping).
     - `refine`: rounds of self-learning; each induces a dictionary among the `refine_vocab` most
@@ -63,15 +55,11 @@ class ProcrustesAligner:
 
     method = "procrustes"
 
-    def __init__(self, normalize=DEFAULT_STEPS, refine: int = 0, refine_vocab: int = REFINE_VOCAB,
+    def __init__(self, normalize=DEFAULT_STEPS, refine: int = 5, refine_vocab: int = REFINE_VOCAB,
                  refine_mode: str = "mutual", keep_seeds: bool = True, csls_k: int = 10,
                  criterion_words: int = 10000, whiten: bool = False, reweight: float = 0.0,
                  dewhiten: bool = True, refine_filter: float | None = None, seed: int = 0,
                  show_progress: bool = False):
-        if refine < 0:
-            raise InputError(f"refine must be >= 0, got {refine}")
-        if refine_mode not in MODES:
-            raise InputError(f"unknown refinement mode {refine_mode!r}; choose from {', '.join(MODES)}")
         self.normalize = normalize
         self.refine = refine
         self.refine_vocab = refine_vocab
@@ -79,20 +67,22 @@ class ProcrustesAligner:
         self.keep_seeds = keep_seeds
         self.csls_k = csls_k
         self.criterion_words = criterion_words
-        if reweight < 0:
-            raise InputError(f"reweight must be >= 0, got {reweight}")
-        self.whiten, self.reweight, self.dewhiten = whiten, reweight, dewhiten
-        if refine_filter is not None and not 0 <= refine_filter <= 100:
-            raise InputError(f"refine_filter must be a percentile within 0..100, got {refine_filter}")
+        self.whiten = whiten
+        self.reweight = reweight
+        self.dewhiten = dewhiten
         self.refine_filter = refine_filter
         self.seed = seed
         self.show_progress = show_progress
 
-    def _params(self) -> dict:
-        return {"normalize": list(self.normalize), "refine": self.refine, "refine_vocab": self.refine_vocab,
-                "refine_mode": self.refine_mode, "keep_seeds": self.keep_seeds, "csls_k": self.csls_k,
-                "whiten": self.whiten, "reweight": self.reweight, "dewhiten": self.dewhiten,
-                "refine_filter": self.refine_filter}
+    def _validate(self) -> None:
+        if self.refine < 0:
+            raise InputError(f"refine must be >= 0, got {self.refine}")
+        if self.refine_mode not in MODES:
+            raise InputError(f"unknown refinement mode {self.refine_mode!r}; choose from {', '.join(MODES)}")
+        if self.reweight < 0:
+            raise InputError(f"reweight must be >= 0, got {self.reweight}")
+        if self.refine_filter is not None and not 0 <= self.refine_filter <= 100:
+            raise InputError(f"refine_filter must be a percentile within 0..100, got {self.refine_filter}")
 
     def _fit_map(self, X: np.ndarray, Y: np.ndarray, pairs: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """(W, W_tgt) on the given pairs: Procrustes, or the multi-step mapping when it is asked for."""
@@ -101,13 +91,10 @@ class ProcrustesAligner:
             return procrustes(A, B), None
         return multistep(A, B, whiten=self.whiten, reweight=self.reweight, dewhiten=self.dewhiten)
 
-    def fit(self, src: Embeddings, tgt: Embeddings, seeds: Dictionary) -> Mapping:
-        """Fit on the seed pairs, refine, and return the mapping of the best iteration."""
-        start = time.perf_counter()
-        p = prepare(src, tgt, seeds, self.normalize)
+    def _fit(self, p: Prepared, src, tgt) -> Fitted:
+        """Fit on the seed pairs, refine, and keep the map of the best iteration by the criterion."""
         W, Wt = self._fit_map(p.X, p.Y, p.pairs)
-        self.history_: list[dict] = []
-        self.induced_: Induced | None = None
+        history: list[dict] = []
         best = (-np.inf, 0, W, Wt, None, p.pairs)
         fitted_on = p.pairs
         n_pairs = len(p.pairs)
@@ -122,10 +109,10 @@ class ProcrustesAligner:
             ind = induce(Xr @ W, Yr if Wt is None else Yr @ Wt, max_rank=self.refine_vocab,
                          mode=self.refine_mode, csls_k=self.csls_k, criterion_words=self.criterion_words)
             induced = ind.pairs if keep_target is None else ind.pairs[keep_target[ind.pairs[:, 1]]]
-            self.history_.append({"iteration": it, "criterion": round(ind.criterion, 6), "train_pairs": n_pairs,
-                                  "induced_pairs": int(len(ind.pairs))})
+            history.append({"iteration": it, "criterion": round(ind.criterion, 6), "train_pairs": n_pairs,
+                            "induced_pairs": int(len(ind.pairs))})
             if keep_target is not None:
-                self.history_[-1]["kept_by_filter"] = int(len(induced))
+                history[-1]["kept_by_filter"] = int(len(induced))
             if ind.criterion > best[0]:
                 best = (ind.criterion, it, W, Wt, ind, fitted_on)
             if it == self.refine:
@@ -143,12 +130,8 @@ class ProcrustesAligner:
             n_pairs = len(train)
             W, Wt = self._fit_map(p.X, p.Y, train)
             fitted_on = train
-        self.best_iteration_ = best[1]
         self.train_pairs_ = best[5]  # (source row, target row) pairs the kept map was fitted on
+        induced = None
         if self.refine:
-            W, Wt, self.induced_ = best[2], best[3], best[4]
-        info = {"method": self.method, "params": self._params(), "seed_pairs": int(len(p.pairs)),
-                "best_iteration": self.best_iteration_, "converged_at": self.converged_at_, "history": self.history_,
-                "device": torch_device(), "fit_seconds": round(time.perf_counter() - start, 3),
-                "src": src.name, "tgt": tgt.name}
-        return Mapping(W, p.src_norm, p.tgt_norm, info, W_tgt=Wt)
+            W, Wt, induced = best[2], best[3], best[4]
+        return Fitted(W, history, best[1], W_tgt=Wt, induced=induced, info={"converged_at": self.converged_at_})

@@ -10,19 +10,14 @@ written once on the array backend (align.backend): numpy on a CPU (no torch impo
 """
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .._io import progress as _progress
 from ..backend import Backend, get_backend
 from ..errors import InputError
 from ..search.topk import block_topk
-from ..space.mapping import Mapping
 from ..space.normalize import DEFAULT_STEPS, normalize_rows
-from ..store.dictionary import Dictionary
-from ..store.vectors import Embeddings
-from .base import prepare
+from .base import Aligner, Fitted, Prepared
 from .procrustes import procrustes
 
 
@@ -65,18 +60,17 @@ class Objective:
         return loss, grad, len(xs)
 
 
-class RCSLSAligner:
-    """Relaxed CSLS: full-batch gradient descent (or minibatch with `batch_size`), step halving when
-    the loss rises. `orthogonal=True` projects W back onto the orthogonal matrices after each step;
-    `spectral=True` (default, as in the paper's code) clips its singular values to at most 1."""
+class RCSLSAligner(Aligner):
+    """Relaxed CSLS: full-batch gradient descent (or minibatch with `batch_size`) from Procrustes, step halving
+    when the loss rises. `orthogonal=True` projects W back onto the orthogonal matrices after each step;
+    `spectral=True` (default, as in the paper's code) clips its singular values to at most 1. `max_neg`:
+    the k-NN negatives are searched among this many most frequent words of each side."""
 
     method = "rcsls"
 
-    def __init__(self, normalize=DEFAULT_STEPS, epochs: int = 20, lr: float = 1.0, k: int = 10,
+    def __init__(self, normalize=DEFAULT_STEPS, epochs: int = 50, lr: float = 4.0, k: int = 10,
                  max_neg: int = 200000, batch_size: int | None = None, orthogonal: bool = False,
                  spectral: bool = True, seed: int = 0, show_progress: bool = False):
-        if epochs < 1:
-            raise InputError(f"epochs must be >= 1, got {epochs}")
         self.normalize = normalize
         self.epochs = epochs
         self.lr = lr
@@ -88,22 +82,20 @@ class RCSLSAligner:
         self.seed = seed
         self.show_progress = show_progress
 
-    def _params(self) -> dict:
-        return {"normalize": list(self.normalize), "epochs": self.epochs, "lr": self.lr, "k": self.k,
-                "max_neg": self.max_neg, "batch_size": self.batch_size, "orthogonal": self.orthogonal,
-                "spectral": self.spectral, "seed": self.seed}
+    def _validate(self) -> None:
+        if self.epochs < 1:
+            raise InputError(f"epochs must be >= 1, got {self.epochs}")
+        if not self.lr > 0:
+            raise InputError(f"lr must be > 0, got {self.lr}")
+        if self.k < 1 or self.max_neg < 1 or (self.batch_size is not None and self.batch_size < 1):
+            raise InputError("k, max_neg and batch_size must be >= 1")
 
-    def fit(self, src: Embeddings, tgt: Embeddings, seeds: Dictionary) -> Mapping:
-        """Start from Procrustes on the seeds and minimise the RCSLS loss; return the mapping."""
-        start = time.perf_counter()
-        p = prepare(src, tgt, seeds, self.normalize)
+    def _fit(self, p: Prepared, src, tgt) -> Fitted:
+        """Start from Procrustes on the seeds and minimise the RCSLS loss."""
         xp = get_backend()
         W0 = procrustes(p.X[p.pairs[:, 0]], p.Y[p.pairs[:, 1]], xp=xp)
-        W_final, history = self._descend(p, W0, xp)
-        info = {"method": self.method, "params": self._params(), "seed_pairs": int(len(p.pairs)), "history": history,
-                "device": xp.device, "fit_seconds": round(time.perf_counter() - start, 3),
-                "src": src.name, "tgt": tgt.name}
-        return Mapping(W_final, p.src_norm, p.tgt_norm, info)
+        W, history = self._descend(p, W0, xp)
+        return Fitted(W, history, len(history) - 1)
 
     def _batches(self, n: int, next_order) -> list:
         """Full batch, or the minibatches of one epoch in the order `next_order()` gives."""
@@ -141,5 +133,5 @@ class RCSLSAligner:
                     total = loss
                 prev_loss, prev_W = loss, xp.copy(W)
                 W = self._project(W - lr * grad, xp)
-            history.append({"epoch": epoch, "loss": round(total, 6), "lr": lr})
+            history.append({"iteration": epoch, "loss": round(total, 6), "lr": lr})
         return xp.to_numpy(W), history

@@ -36,44 +36,21 @@ whole similarity matrix: the chance that all of them are dropped is (1 − p)^ca
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
-from typing import Callable
+from dataclasses import replace
 
 import numpy as np
 
 from .._io import progress as _progress
-from ..citation import CITATION_VOCAB, citation_forms, citation_refine
+from .citation import CITATION_VOCAB, citation_forms, citation_refine
 from ..backend import Backend, get_backend
-from ..device import torch_device
-from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
 from ..errors import InputError
 from ..search.induction import Induced, induce
-from ..space.mapping import Mapping
 from ..search.csls import csls_topk, hubness_both
-from ..search.topk import block_topk
 from ..space.normalize import DEFAULT_STEPS, normalize_rows
-from .base import prepare
+from .base import Fitted, Prepared
 from .procrustes import procrustes
-
-# Failure detection. MUSE's criterion (mean cosine of the CSLS translations of the 10k most
-# frequent source words) cannot tell a failed run: self-learning raises it on *any* pair of
-# spaces, e.g. by matching clusters of unrelated clouds (0.83 there, against 0.59 for the
-# kit's converged fr→fi and 0.51 for supervised Procrustes on it). What a real alignment has
-# and a spurious one lacks is *distinct* translations: the nearest target stands out of its
-# neighbourhood. `distinctiveness` = mean over those words of (cosine of the nearest target −
-# mean cosine of the next nine), compared with its value under random rotations of the same
-# spaces (the null, which absorbs the effect of dimension and density). Calibration of the
-# excess over the null: kit fr→fi, unsupervised (P@1 31–34): +0.066 to +0.069; kit fr→fi,
-# adversarial that reached P@1 0.0: +0.029; rotated noisy 32-d clouds (P@1 100 %): +0.060 and
-# +0.107; two unrelated clustered clouds after self-learning: −0.015. A run fails when the
-# excess is below FAIL_EXCESS.
-FAIL_EXCESS = 0.04
-# Restarts: at most this many, stopping at the first that converges (`stop_when_converged`). One restart
-# is not enough: on the kit's en→fr, 1 seed in 4 converges (CSLS P@1 70.2, criterion 0.58) and the others
-# fail (P@1 1–4, criterion 0.41–0.42, flagged); on fr→fi the first converges.
-RESTARTS = 8
-
+from .restarts import FAIL_EXCESS, RESTARTS, RestartSearch, SeedlessAligner, judge, search_restarts
 
 def _unit_center_unit(x: np.ndarray) -> np.ndarray:
     """Rows to unit length, columns centred, rows to unit length again."""
@@ -136,94 +113,14 @@ def initial_dictionary(X: np.ndarray, Y: np.ndarray, n: int = 4000, csls_k: int 
     return pairs
 
 
-def distinctiveness(src_mapped: np.ndarray, tgt: np.ndarray, n: int = 10000) -> float:
-    """Mean over the `n` most frequent sources of cos(1st NN) − mean cos(2nd…10th NN) among `n` targets."""
-    S, T = normalize_rows(src_mapped[:n]), normalize_rows(tgt[:n])
-    sc, _ = block_topk(S, T, 10)
-    if sc.shape[1] < 2:
-        return 0.0
-    return float((sc[:, 0] - sc[:, 1:].mean(axis=1)).mean())
-
-
-def null_distinctiveness(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator, *, trials: int = 2,
-                         n: int = 10000) -> float:
-    """The largest distinctiveness of `trials` random rotations of X onto Y: what chance gives."""
-    best = 0.0
-    for _ in range(trials):
-        q, r = np.linalg.qr(rng.normal(size=(X.shape[1], Y.shape[1])))
-        q = (q * np.sign(np.diag(r))).astype(np.float32)
-        best = max(best, distinctiveness(X[:n] @ q, Y, n))
-    return best
-
-
-def judge(X: np.ndarray, Y: np.ndarray, W: np.ndarray, null: float, n: int, excess: float) -> tuple[float, bool]:
-    """(distinctiveness of the map W, converged?): converged when it exceeds the random-rotation `null` by `excess`."""
-    dist = distinctiveness(X[:n] @ W, Y, n)
-    return dist, bool(dist - null >= excess)
-
-
-@dataclass
-class RestartSearch:
-    """What `search_restarts` found: the kept run, its verdict, and every run's criterion and verdict."""
-
-    W: np.ndarray
-    induced: Induced
-    best_restart: int
-    criterion: float
-    distinctiveness: float
-    null: float
-    failed: bool
-    criteria: list[float]
-    converged: list[bool]
-    logs: list
-
-    def store_on(self, aligner) -> None:
-        """Set a seedless aligner's learnt attributes (`restarts_`, `failed_`, …) from this search."""
-        aligner.restarts_, aligner.restarts_converged_, aligner.history_ = self.criteria, self.converged, self.logs
-        aligner.induced_, aligner.best_restart_, aligner.criterion_ = self.induced, self.best_restart, self.criterion
-        aligner.distinctiveness_, aligner.null_, aligner.failed_ = self.distinctiveness, self.null, self.failed
-
-
-def search_restarts(X: np.ndarray, Y: np.ndarray, run: Callable[[int], tuple[np.ndarray, Induced, object]], *,
-                    restarts: int, seed: int, stop_when_converged: bool = True, n: int = 10000,
-                    excess: float = FAIL_EXCESS) -> RestartSearch:
-    """Run `run(r) -> (W, induced dictionary with the criterion, log)` for r = 0, 1, … at most `restarts`
-    times and keep the best run: among those that converged, the highest criterion (among all if none did).
-
-    A run converged when its distinctiveness exceeds that of random rotations (drawn once, with `seed`)
-    by `excess` (see FAIL_EXCESS); with `stop_when_converged` the first converged run ends the search."""
-    null = null_distinctiveness(X, Y, np.random.default_rng([seed, 10**6]), n=n)
-    criteria: list[float] = []
-    verdicts: list[bool] = []
-    logs: list = []
-    best = None  # ((converged, criterion), r, W, induced, distinctiveness)
-    for r in range(restarts):
-        W, ind, log = run(r)
-        dist, converged = judge(X, Y, W, null, n, excess)
-        criteria.append(round(ind.criterion, 6))
-        verdicts.append(converged)
-        logs.append(log)
-        if best is None or (converged, ind.criterion) > best[0]:
-            best = ((converged, ind.criterion), r, W, ind, dist)
-        if converged and stop_when_converged:
-            break
-    (converged, crit), r, W, ind, dist = best
-    return RestartSearch(W, ind, r, float(crit), dist, null, not converged, criteria, verdicts, logs)
-
-
-class UnsupervisedAligner:
+class UnsupervisedAligner(SeedlessAligner):
     """Seedless alignment: sorted-similarity initialisation + stochastic CSLS self-learning.
 
     `restarts` is the most runs (different dropout draws from the same initialisation); with
     `stop_when_converged` (the default) the first run that converges ends the search. The kept run is
     the best by the criterion among those that converged (among all, if none did: then `failed_`). Unless it
     failed, the kept map is then refitted `citation_refine` times (default 0: not) on citation forms
-    (align.citation).
-
-    Learnt attributes after `fit`: `restarts_` (criterion of each restart run), `restarts_converged_`,
-    `criterion_`, `distinctiveness_` and `failed_` (of the final map), `null_` (distinctiveness under random
-    rotations), `induced_` (the final induced dictionary), `history_` (per-restart iteration log),
-    `citation_history_` (per-round log of the citation refit).
+    (align.aligners.citation); `citation_history_` logs those rounds.
     """
 
     method = "unsupervised"
@@ -236,36 +133,40 @@ class UnsupervisedAligner:
                  final_vocab: int | None = None, final_refine: int = 1, dictionary: str = "mutual",
                  citation_refine: int = 0, citation_vocab: int = CITATION_VOCAB,
                  show_progress: bool = False):
-        if restarts < 1:
-            raise InputError(f"restarts must be >= 1, got {restarts}")
-        if not 0 < keep_start <= 1 or keep_growth <= 1:
-            raise InputError("keep_start must be in (0, 1] and keep_growth > 1")
         self.normalize = normalize
-        self.init_vocab, self.start_vocab, self.vocab = init_vocab, start_vocab, vocab
-        self.keep_start, self.keep_growth, self.patience = keep_start, keep_growth, patience
-        self.threshold, self.max_iter = threshold, max_iter
-        self.csls_k, self.candidates = csls_k, candidates
-        self.refine_vocab, self.criterion_words = refine_vocab, criterion_words
-        self.restarts, self.seed, self.fail_excess = restarts, seed, fail_excess
+        self.init_vocab = init_vocab
+        self.start_vocab = start_vocab
+        self.vocab = vocab
+        self.keep_start = keep_start
+        self.keep_growth = keep_growth
+        self.patience = patience
+        self.threshold = threshold
+        self.max_iter = max_iter
+        self.csls_k = csls_k
+        self.candidates = candidates
+        self.refine_vocab = refine_vocab
+        self.criterion_words = criterion_words
+        self.restarts = restarts
         self.stop_when_converged = stop_when_converged
-        self.final_vocab, self.final_refine = final_vocab, final_refine
-        if dictionary not in ("union", "mutual"):
-            raise InputError(f"unknown self-learning dictionary {dictionary!r}; choose union or mutual")
+        self.seed = seed
+        self.fail_excess = fail_excess
+        self.final_vocab = final_vocab
+        self.final_refine = final_refine
         self.dictionary = dictionary
-        if citation_refine < 0 or citation_vocab < 1:
-            raise InputError(f"citation_refine must be >= 0 and citation_vocab >= 1, got {citation_refine} and "
-                             f"{citation_vocab}")
-        self.citation_refine, self.citation_vocab = citation_refine, citation_vocab
+        self.citation_refine = citation_refine
+        self.citation_vocab = citation_vocab
         self.show_progress = show_progress
 
-    def _params(self) -> dict:
-        return {"normalize": list(self.normalize), "init_vocab": self.init_vocab, "start_vocab": self.start_vocab,
-                "vocab": self.vocab, "keep_start": self.keep_start, "keep_growth": self.keep_growth,
-                "patience": self.patience, "max_iter": self.max_iter, "csls_k": self.csls_k,
-                "candidates": self.candidates, "refine_vocab": self.refine_vocab, "restarts": self.restarts,
-                "stop_when_converged": self.stop_when_converged, "seed": self.seed, "fail_excess": self.fail_excess,
-                "final_vocab": self.final_vocab, "final_refine": self.final_refine, "dictionary": self.dictionary,
-                "citation_refine": self.citation_refine, "citation_vocab": self.citation_vocab}
+    def _validate(self) -> None:
+        if self.restarts < 1:
+            raise InputError(f"restarts must be >= 1, got {self.restarts}")
+        if not 0 < self.keep_start <= 1 or self.keep_growth <= 1:
+            raise InputError("keep_start must be in (0, 1] and keep_growth > 1")
+        if self.dictionary not in ("union", "mutual"):
+            raise InputError(f"unknown self-learning dictionary {self.dictionary!r}; choose union or mutual")
+        if self.citation_refine < 0 or self.citation_vocab < 1:
+            raise InputError(f"citation_refine must be >= 0 and citation_vocab >= 1, got {self.citation_refine} "
+                             f"and {self.citation_vocab}")
 
     def _self_learn(self, X: np.ndarray, Y: np.ndarray, pairs: np.ndarray, rng: np.random.Generator,
                     label: str) -> tuple[np.ndarray, list[dict]]:
@@ -312,10 +213,8 @@ class UnsupervisedAligner:
         return induce(X @ W, Y, max_rank=self.refine_vocab, mode="mutual", csls_k=self.csls_k,
                       criterion_words=self.criterion_words)
 
-    def fit(self, src: Embeddings, tgt: Embeddings, seeds: Dictionary | None = None) -> Mapping:
-        """Align without seeds (`seeds` is ignored, kept for the common aligner signature); best restart wins."""
-        start = time.perf_counter()
-        p = prepare(src, tgt, None, self.normalize)
+    def _fit(self, p: Prepared, src: Embeddings, tgt: Embeddings) -> Fitted:
+        """Initialise without seeds, self-learn from each restart, keep the best; refit on citation forms."""
         X, Y = p.X, p.Y
         init = initial_dictionary(X, Y, self.init_vocab, self.csls_k)
 
@@ -334,14 +233,4 @@ class UnsupervisedAligner:
         self.citation_history_: list[dict] = []
         if self.citation_refine and not found.failed:
             found = self._cite(src, tgt, X, Y, found)
-        W = found.W
-        found.store_on(self)
-        info = {"method": self.method, "params": self._params(), "seed_pairs": 0, "init_pairs": int(len(init)),
-                "restarts": self.restarts_, "restarts_converged": self.restarts_converged_,
-                "best_restart": self.best_restart_, "criterion": round(self.criterion_, 6),
-                "distinctiveness": round(self.distinctiveness_, 6),
-                "null_distinctiveness": round(self.null_, 6), "failed": self.failed_, "history": self.history_,
-                "citation_history": self.citation_history_,
-                "device": torch_device(), "fit_seconds": round(time.perf_counter() - start, 3),
-                "src": src.name, "tgt": tgt.name}
-        return Mapping(W, p.src_norm, p.tgt_norm, info)
+        return self._finish(found, {"init_pairs": int(len(init)), "citation_history": self.citation_history_})

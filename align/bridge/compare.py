@@ -14,7 +14,7 @@ from ..errors import InputError
 from ..search.evaluate import evaluate_bli, precision_at
 from ..space.mapping import Mapping
 from ..space.normalize import DEFAULT_STEPS, Normalizer
-from ..pipeline import evaluate_mapping
+from ..jobs.run import evaluate_mapping
 from ..search.csls import csls_scores, hubness
 from ..search.topk import top_rows
 from ..space.normalize import normalize_rows

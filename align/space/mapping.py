@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from .._io import folder_swap
 from ..store.vectors import Embeddings
 from ..errors import InputError
 from .normalize import Normalizer
@@ -93,33 +92,21 @@ class Mapping:
         return emb.with_vectors(self.transform_target(emb.vectors))
 
     def save(self, directory: str | os.PathLike) -> None:
-        """Write `W.npy` and `mapping.json` (normalisation steps, provenance) into `directory`, atomically."""
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".part", dir=directory.parent))
-        try:
-            np.save(tmp / "W.npy", self.W)
-            names = ["W.npy", "mapping.json"]
-            if self.W_tgt is not None:
-                np.save(tmp / "W_tgt.npy", self.W_tgt)
-                names.append("W_tgt.npy")
-            meta = {"format": "align-mapping", "version": FORMAT_VERSION, "shape": list(self.W.shape),
-                    "tgt_shape": None if self.W_tgt is None else list(self.W_tgt.shape),
-                    "src_normalize": self.src_norm.to_json(), "tgt_normalize": self.tgt_norm.to_json(),
-                    "info": self.info}
-            (tmp / "mapping.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
-            if directory.exists():
-                # keep other files of an output directory: replace only our two files
-                if self.W_tgt is None and (directory / "W_tgt.npy").exists():
-                    os.remove(directory / "W_tgt.npy")
-                for name in names:
-                    os.replace(tmp / name, directory / name)
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                os.replace(tmp, directory)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        """Write `W.npy` and `mapping.json` (normalisation steps, provenance) as the folder `directory`, whole:
+        built aside and swapped in (align._io.folder_swap)."""
+        with folder_swap(directory) as tmp:
+            self.write_files(tmp)
+
+    def write_files(self, folder: Path) -> None:
+        """Write `W.npy` (and `W_tgt.npy`) and `mapping.json` into an existing `folder`."""
+        np.save(folder / "W.npy", self.W)
+        if self.W_tgt is not None:
+            np.save(folder / "W_tgt.npy", self.W_tgt)
+        meta = {"format": "align-mapping", "version": FORMAT_VERSION, "shape": list(self.W.shape),
+                "tgt_shape": None if self.W_tgt is None else list(self.W_tgt.shape),
+                "src_normalize": self.src_norm.to_json(), "tgt_normalize": self.tgt_norm.to_json(),
+                "info": self.info}
+        (folder / "mapping.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "Mapping":

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .aligners.procrustes import procrustes
-from .errors import InputError
-from .search.induction import induce
-from .space.normalize import normalize_rows
-from .search.topk import block_topk
+from .procrustes import procrustes
+from ..errors import InputError
+from ..search.induction import induce
+from ..space.normalize import normalize_rows
+from ..search.topk import block_topk
 
 # Defaults measured on the kit (fr→fi, no seed, scored on the *training* dictionary; RESULTS.md).
 NEIGHBOURS = 20

@@ -1,22 +1,10 @@
-"""Commands for where vectors and dictionaries come from: `align train`, `align download …`,
-`align dictionary import-freedict`. They call `align.sources`; align/cli.py imports this
-module at its end and calls `register(cli)`."""
+"""`align train`, `align download …`, `align dictionary import-freedict`: where vectors and dictionaries come
+from (align.sources)."""
 from __future__ import annotations
 
 import click
 
-_groups: list[click.Group] = []
-
-
-def register(group: click.Group) -> None:
-    """Add `train`, `download` and `dictionary` to `group` (at once, or when this module has defined them)."""
-    _groups.append(group)
-    for command in globals().get("COMMANDS", ()):
-        group.add_command(command)
-
-
-# `register` comes first: align.cli may call it while this module is still importing align.cli
-from .cli import common_output, echo_json, warn  # noqa: E402
+from .common import common_output, echo_json, warn
 
 MODELS = ("skipgram", "cbow")
 
@@ -55,7 +43,7 @@ def _duration(seconds: float) -> str:
 @common_output
 def train_cmd(lang, corpus, model, dim, epochs, min_count, minn, maxn, threads, bucket, output, as_json, quiet) -> None:
     """Train fastText vectors for LANG on CORPUS (UTF-8 text, one sentence or paragraph a line, .gz ok)."""
-    from .sources.fasttext_train import fit_fasttext
+    from ..sources.fasttext_train import fit_fasttext
 
     r = fit_fasttext(corpus, output, model=model, dim=dim, epochs=epochs, min_count=min_count, minn=minn,
                      maxn=maxn, threads=threads, show_progress=not quiet,
@@ -90,7 +78,7 @@ def download_group() -> None:
 @common_output
 def download_vectors_cmd(lang, kind, keep_compressed, sha256, force, as_json, quiet) -> None:
     """Download the fastText vectors of LANG."""
-    from .sources.download import download_vectors
+    from ..sources.download import download_vectors
 
     r = download_vectors(lang, kind, decompress=not keep_compressed, sha256=sha256, force=force,
                          show_progress=not quiet)
@@ -106,7 +94,7 @@ def download_vectors_cmd(lang, kind, keep_compressed, sha256, force, as_json, qu
 @common_output
 def download_dictionary_cmd(src, tgt, split, force, as_json, quiet) -> None:
     """Download the MUSE ground-truth dictionary SRC-TGT."""
-    from .sources.download import download_dictionary
+    from ..sources.download import download_dictionary
 
     splits = ("full", "train", "test") if split == "all" else (split,)
     results = [download_dictionary(src, tgt, s, force=force, show_progress=not quiet) for s in splits]
@@ -157,7 +145,7 @@ def import_freedict_cmd(source, output, src_emb, tgt_emb, max_vocab, lowercase, 
     source words are ranked by their frequency in those vectors and every k-th goes to the
     test file, so that train and test cover the same frequency range and share no source word.
     """
-    from .sources.freedict import import_freedict
+    from ..sources.freedict import import_freedict
 
     r = import_freedict(source, output, src_emb=src_emb, tgt_emb=tgt_emb, lowercase=lowercase,
                         test_size=test_size if test_size is not None else test_fraction, max_vocab=max_vocab)
@@ -176,7 +164,3 @@ def import_freedict_cmd(source, output, src_emb, tgt_emb, max_vocab, lowercase, 
 # ---- registration -------------------------------------------------------------------
 
 COMMANDS = (train_cmd, download_group, dictionary_group)
-
-for _group in _groups:  # groups that asked before the commands existed
-    for _command in COMMANDS:
-        _group.add_command(_command)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 NEGATIVE_POOL = 20000  # negatives are drawn among this many most frequent target words
 NEGATIVES_PER_SEED = 3

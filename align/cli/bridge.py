@@ -1,22 +1,10 @@
-"""`align bridge`: XLM-R (or any multilingual encoder) word vectors against and combined with the
-static alignment, in one table. align/cli.py imports this module at its end and calls `register(cli)`."""
+"""`align bridge`: word vectors from a multilingual encoder, compared and fused with the static alignment
+(align.bridge)."""
 from __future__ import annotations
 
 import click
 
-_groups: list[click.Group] = []
-
-
-def register(group: click.Group) -> None:
-    """Add `bridge` to `group` (at once, or when this module has defined it)."""
-    _groups.append(group)
-    for command in globals().get("COMMANDS", ()):
-        group.add_command(command)
-
-
-# `register` comes first: align.cli may call it while this module is still importing align.cli
-from .cli import common_output, echo_json, resolve_dictionary, resolve_vectors  # noqa: E402
-
+from .common import common_output, echo_json, resolve_dictionary, resolve_vectors
 
 @click.command("bridge")
 @click.argument("src_lang")
@@ -50,8 +38,8 @@ def bridge_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, mode
                corpus_tgt, max_sentences, window, encode_vocab, max_vocab, refine, normalize, batch_size, seed,
                as_json, quiet) -> None:
     """Compare encoder word vectors, encoder + Procrustes, fastText + Procrustes and their fusion on SRC→TGT BLI."""
-    from .bridge.compare import compare, describe, format_table
-    from .space.normalize import parse_steps
+    from ..bridge.compare import compare, describe, format_table
+    from ..space.normalize import parse_steps
 
     if mode == "context" and not (corpus_src or corpus_tgt):
         raise click.UsageError("--mode context needs --corpus-src and/or --corpus-tgt")
@@ -72,5 +60,3 @@ def bridge_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, mode
 
 
 COMMANDS = (bridge_cmd,)
-for _g in _groups:
-    _g.add_command(bridge_cmd)

@@ -8,11 +8,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .store.dictionary import Dictionary
-from .store.vectors import Embeddings
-from .errors import InputError
-from .pipeline import evaluate_mapping, make_aligner
-from .search.retrieval import retrieve
+from ..store.dictionary import Dictionary
+from ..store.vectors import Embeddings
+from ..errors import InputError
+from .run import evaluate_mapping, make_aligner
+from ..search.retrieval import retrieve
 
 SRC_PIPELINE = "fr_core_news_md"
 TGT_PIPELINE = "spacy_fi_experimental_web_md"
@@ -21,7 +21,7 @@ DEMO_WORDS = ("chat", "maison", "eau", "rouge", "livre", "ville")
 
 def default_dictionaries() -> Path:
     """The repository's `dictionaries/` folder (beside the `align` package in a source checkout)."""
-    return Path(__file__).resolve().parents[1] / "dictionaries"
+    return Path(__file__).resolve().parents[2] / "dictionaries"
 
 
 def run_demo(dictionaries: str | Path | None = None, max_vocab: int = 20000, refine: int = 5,

@@ -1,0 +1,4 @@
+"""`python -m align`: the command line."""
+from .cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""The `align` command line: one module per command group, each a thin layer over the Python API that parses,
+calls the library, and prints a table or one JSON object (--json).
+
+Errors from the core (`AlignError`) become one line on stderr and exit code 2 (3 for a seedless run that
+did not converge); no traceback. Command modules import only `common` from here, never this module.
+"""
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import __version__
+from ..errors import AlignError
+from . import bridge, demo, evaluate, mapping, seedless, sources, supervised
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="align")
+def cli() -> None:
+    """align: cross-lingual word-embedding alignment and bilingual lexicon induction."""
+
+
+for _module in (evaluate, supervised, seedless, mapping, demo, sources, bridge):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the click group and map errors to exit codes without tracebacks."""
+    try:
+        rv = cli.main(args=argv, prog_name="align", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except AlignError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except MemoryError:
+        click.echo("error: out of memory; try a smaller --max-vocab", err=True)
+        sys.exit(2)
+    except OSError as exc:
+        name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        click.echo(f"error: {name}{exc.strerror or exc}", err=True)
+        sys.exit(2)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+

@@ -1,0 +1,4 @@
+"""`python -m align.cli`."""
+from . import main
+
+main()

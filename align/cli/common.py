@@ -1,0 +1,99 @@
+"""What every command shares: --json/--quiet, printing, loading, resolving language codes to files, and
+options whose defaults are read from the library (so the CLI and the Python API cannot disagree)."""
+from __future__ import annotations
+
+import inspect
+import json
+from typing import Callable
+
+import click
+
+RETRIEVALS = ("nn", "csls", "isf")
+
+
+def api_default(func: Callable, name: str):
+    """The default of parameter `name` of a library function or class: the one definition the CLI reads."""
+    target = func.__init__ if inspect.isclass(func) else func
+    return inspect.signature(target).parameters[name].default
+
+
+def api_option(func: Callable, name: str, *decls: str, **kwargs) -> Callable:
+    """A click option for parameter `name` of `func`, defaulting to the library's default (shown in --help)."""
+    default = api_default(func, name)
+    if isinstance(default, tuple):  # normalisation steps: given on the command line as words
+        default = " ".join(default)
+    kwargs.setdefault("show_default", default is not None and default is not False)
+    return click.option(*(decls or (f"--{name.replace('_', '-')}",)), default=default, **kwargs)
+
+
+def echo_json(obj: dict) -> None:
+    """Print one JSON object on stdout."""
+    click.echo(json.dumps(obj, ensure_ascii=False, sort_keys=False))
+
+
+def warn(quiet: bool, message: str) -> None:
+    if not quiet:
+        click.echo(f"warning: {message}", err=True)
+
+
+def report_load_warnings(quiet: bool, *embs) -> None:
+    for e in embs:
+        for w in e.report.warnings:
+            warn(quiet, w)
+
+
+def common_output(f: Callable) -> Callable:
+    """--json and --quiet, shared by every command."""
+    f = click.option("--quiet", "-q", is_flag=True, help="No progress bars or warnings.")(f)
+    f = click.option("--json", "as_json", is_flag=True, help="Print one JSON object with the results.")(f)
+    return f
+
+
+def load_embeddings(path: str, max_vocab: int | None, cache: bool = True):
+    from ..store.vectors import Embeddings
+
+    return Embeddings.load(path, max_vocab=max_vocab, cache=cache)
+
+
+def load_pair(src_path: str, tgt_path: str, max_vocab: int | None, cache: bool = True):
+    """Source and target vectors; first loads of two text files are parsed in parallel (see `load_all`)."""
+    from ..store.vectors import load_all
+
+    return tuple(load_all([src_path, tgt_path], max_vocab, cache=cache))
+
+
+def format_bli_table(rows: list[tuple[str, dict]]) -> str:
+    """A small text table: one row per (label, BLI result dict)."""
+    width = max([12] + [len(label) for label, _ in rows])
+    head = f"{'':<{width}} {'P@1':>7} {'P@5':>7} {'P@10':>7} {'queries':>8} {'coverage':>9}"
+    lines = [head]
+    for label, r in rows:
+        lines.append(f"{label:<{width}} {r['precision_at_1']:7.2f} {r['precision_at_5']:7.2f} {r['precision_at_10']:7.2f} "
+                     f"{r['n_queries']:8d} {100 * r['coverage']:8.1f}%")
+    return "\n".join(lines)
+
+
+def resolve_vectors(lang: str, path: str | None) -> str:
+    """The vectors path given, or the standard file for `lang` in the data directory."""
+    if path:
+        return path
+    from ..sources.datadir import find_vectors
+
+    return str(find_vectors(lang))
+
+
+def resolve_dictionary(src: str, tgt: str, spec: str | None, split: str) -> str | None:
+    """The dictionary spec given, or the MUSE split for the pair in the data directory."""
+    if spec:
+        return spec
+    from ..sources.datadir import find_dictionary
+
+    return str(find_dictionary(src, tgt, split))
+
+
+def max_vocab_option(f: Callable) -> Callable:
+    """--max-vocab with the jobs' default (align.jobs.run.MAX_VOCAB)."""
+    from ..jobs.run import MAX_VOCAB
+
+    return click.option("--max-vocab", type=click.IntRange(min=1), default=MAX_VOCAB, show_default=True,
+                        help="Keep the N most frequent words of each side.")(f)

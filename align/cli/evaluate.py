@@ -1,0 +1,50 @@
+"""`align bli-eval`: bilingual lexicon induction of two vector sets in one space (align.search.evaluate)."""
+from __future__ import annotations
+
+import click
+
+from ..search.evaluate import evaluate_bli
+from .common import (RETRIEVALS, api_option, common_output, echo_json, format_bli_table, load_pair,
+                     report_load_warnings)
+
+
+@click.command("bli-eval")
+@click.option("--src-emb", required=True, type=click.Path(dir_okay=False), help="Source vectors (.vec/.txt[.gz]/.bin).")
+@click.option("--tgt-emb", required=True, type=click.Path(dir_okay=False), help="Target vectors.")
+@click.option("--dico", required=True, type=click.Path(dir_okay=False), help="Test dictionary, MUSE format.")
+@api_option(evaluate_bli, "retrieval", type=click.Choice(RETRIEVALS + ("all",)))
+@click.option("--mapping", type=click.Path(file_okay=False), default=None,
+              help="A mapping directory to apply to the source vectors first.")
+@click.option("--max-vocab", type=click.IntRange(min=1), default=None, help="Keep the N most frequent words of each side.")
+@click.option("--exclude-identical", is_flag=True, help="Drop test pairs of identical strings (fastText's --nomatch).")
+@api_option(evaluate_bli, "csls_k", type=click.IntRange(min=1))
+@api_option(evaluate_bli, "isf_beta", type=click.FloatRange(min=0, min_open=True),
+            help="Inverse temperature of inverted softmax.")
+@click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
+@common_output
+def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, max_vocab, exclude_identical, csls_k, isf_beta,
+             no_cache, as_json, quiet) -> None:
+    """Bilingual lexicon induction: P@1/5/10 of SRC-EMB against TGT-EMB on a test dictionary."""
+    from ..store.dictionary import Dictionary
+
+    src, tgt = load_pair(src_emb, tgt_emb, max_vocab, not no_cache)
+    report_load_warnings(quiet, src, tgt)
+    if mapping is not None:
+        from ..space.mapping import Mapping
+
+        m = Mapping.load(mapping)
+        src, tgt = m.transform_embeddings(src), m.normalize_target(tgt)
+    d = Dictionary.load(dico)
+    methods = RETRIEVALS if retrieval == "all" else (retrieval,)
+    results = {m: evaluate_bli(src, tgt, d, m, exclude_identical=exclude_identical, csls_k=csls_k,
+                               isf_beta=isf_beta, show_progress=not quiet).to_dict() for m in methods}
+    if as_json:
+        echo_json(results[methods[0]] if len(methods) == 1 else {"results": results})
+        return
+    cov = next(iter(results.values()))["coverage_detail"]
+    click.echo(f"{len(src)} source words, {len(tgt)} target words; dictionary {cov['pairs']} pairs, "
+               f"{cov['kept']} kept ({cov['dropped_src']} unknown source, {cov['dropped_tgt']} unknown target)")
+    click.echo(format_bli_table([(m, r) for m, r in results.items()]))
+
+
+COMMANDS = (bli_eval,)

@@ -1,0 +1,90 @@
+"""`align apply` and `align translate`: reuse a saved mapping (align.space.mapping) on new vectors or words."""
+from __future__ import annotations
+
+import click
+
+from ..errors import InputError
+from .common import RETRIEVALS, common_output, echo_json, load_embeddings, max_vocab_option
+
+@click.command("apply")
+@click.argument("mapping_dir", type=click.Path(file_okay=False))
+@click.argument("in_path", type=str)
+@click.argument("out_path", type=click.Path(dir_okay=False))
+@click.option("--words", "words_file", type=click.Path(dir_okay=False), default=None,
+              help="With a fastText .bin: map these words (one per line), OOV ones through subwords.")
+@click.option("--max-vocab", type=click.IntRange(min=1), default=None)
+@click.option("--side", type=click.Choice(["src", "tgt"]), default="src", show_default=True,
+              help="Which side of the mapping IN belongs to: source vectors are mapped, target vectors "
+                   "normalised (and mapped too when the method moves both sides).")
+@common_output
+def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, side, as_json, quiet):
+    """Map the vectors of IN (.vec/.txt[.gz] or fastText .bin) with a saved mapping into OUT (.vec)."""
+    from ..store.vectors import Embeddings
+    from ..space.mapping import Mapping
+
+    m = Mapping.load(mapping_dir)
+    if words_file:
+        if not in_path.endswith(".bin"):
+            raise InputError(f"{words_file}: --words needs a fastText .bin model to compute OOV vectors")
+        from .._io import open_binary
+
+        with open_binary(words_file) as f:
+            words = [w for w in (line.decode("utf-8", "replace").strip() for line in f) if w]
+        from ..store.fasttext_bin import bin_word_vectors
+
+        emb = bin_word_vectors(in_path, words)
+    else:
+        emb = Embeddings.load(in_path, max_vocab=max_vocab)
+    mapped = m.transform_embeddings(emb) if side == "src" else m.normalize_target(emb)
+    mapped.save(out_path)
+    result = {"mapping": mapping_dir, "input": in_path, "output": out_path, "side": side, "words": len(mapped),
+              "dim": mapped.dim}
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(f"mapped {len(mapped)} vectors into {out_path}")
+
+
+@click.command("translate")
+@click.argument("mapping_dir", type=click.Path(file_okay=False))
+@click.argument("words", nargs=-1, required=True)
+@click.option("--src-emb", type=str, default=None, help="Source vectors (default: those the mapping was fitted on).")
+@click.option("--tgt-emb", type=str, default=None, help="Target vectors (default: those the mapping was fitted on).")
+@click.option("--retrieval", type=click.Choice(RETRIEVALS), default="csls", show_default=True)
+@click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True)
+@max_vocab_option
+@common_output
+def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, max_vocab, as_json, quiet):
+    """Print the k best translations of WORDS with their scores."""
+    import numpy as np
+
+    from ..space.mapping import Mapping
+    from ..search.retrieval import retrieve
+
+    m = Mapping.load(mapping_dir)
+    src_path = src_emb or m.info.get("src_path")
+    tgt_path = tgt_emb or m.info.get("tgt_path")
+    if not src_path or not tgt_path:
+        raise InputError("the mapping does not record its vectors: pass --src-emb and --tgt-emb")
+    src = load_embeddings(src_path, max_vocab)
+    tgt = load_embeddings(tgt_path, max_vocab)
+    missing = [w for w in words if w not in src and src.subword_model is None]
+    if missing:
+        raise InputError(f"not in the source vocabulary: {', '.join(missing)}")
+    extra = [w for w in words if w not in src]
+    if extra:  # OOV words of a .bin model: append their subword vectors to the search space
+        src = type(src)(src.words + extra, np.vstack([src.vectors, src.lookup(extra, oov=True)]),
+                        subword_model=src.subword_model)
+    S, T = m.transform(src.vectors), m.normalize_target(tgt).vectors
+    rows = np.array([src.index[w] for w in words])
+    scores, ids = retrieve(S, T, rows, k=k, method=retrieval)
+    result = {w: [{"word": tgt.words[int(j)], "score": round(float(sc), 6)} for sc, j in zip(srow, irow)]
+              for w, srow, irow in zip(words, scores, ids)}
+    if as_json:
+        echo_json({"retrieval": retrieval, "translations": result})
+        return
+    for w, cands in result.items():
+        click.echo(f"{w}: " + ", ".join(f"{c['word']} ({c['score']:.3f})" for c in cands))
+
+
+COMMANDS = (apply_cmd, translate_cmd)

@@ -1,0 +1,106 @@
+"""`align procrustes`: supervised alignment (Procrustes + refinement, the multi-step mapping, or RCSLS) through
+the alignment job (align.jobs.run). Every aligner option's default is the aligner's own."""
+from __future__ import annotations
+
+import click
+
+from ..aligners import ProcrustesAligner, RCSLSAligner
+from ..search.induction import MODES
+from .common import (api_option, common_output, echo_json, format_bli_table, load_pair, max_vocab_option,
+                     report_load_warnings, resolve_dictionary, resolve_vectors)
+
+P, R = ProcrustesAligner, RCSLSAligner
+
+
+@click.command("procrustes")
+@click.argument("src_lang")
+@click.argument("tgt_lang")
+@click.option("--src-emb", type=str, default=None, help="Source vectors (default: the data directory's file for SRC).")
+@click.option("--tgt-emb", type=str, default=None, help="Target vectors (default: the data directory's file for TGT).")
+@click.option("--dico-train", type=str, default=None,
+              help="Seeds: a dictionary path, 'identical', 'numerals', or a '+' join (e.g. train.txt+numerals). "
+                   "Default: the MUSE train split in the data directory.")
+@click.option("--dico-eval", type=str, default=None,
+              help="Test dictionary (default: the MUSE test split in the data directory, if there).")
+@click.option("--method", type=click.Choice(["procrustes", "rcsls"]), default="procrustes", show_default=True)
+@api_option(P, "refine", type=click.IntRange(min=0), help="Rounds of self-learning refinement (procrustes).")
+@api_option(P, "refine_mode", type=click.Choice(MODES))
+@api_option(P, "refine_vocab", type=click.IntRange(min=10), help="Induce refinement pairs among the N most frequent words.")
+@click.option("--whiten", is_flag=True, default=P.defaults()["whiten"],
+              help="Procrustes inside the multi-step framework: whiten both sides on the seed rows first "
+                   "(and de-whiten after; Artetxe et al. 2018).")
+@api_option(P, "reweight", type=click.FloatRange(min=0),
+            help="Re-weight both mapped sides by the singular values to this power (VecMap: 0.5).")
+@api_option(P, "refine_filter", type=click.FloatRange(min=0, max=100), metavar="PCT",
+            help="Refine only on induced pairs whose target looks like a seed target: a classifier of the "
+                 "seed targets' vectors keeps targets scoring at least this percentile of the seeds' scores "
+                 "(e.g. 25).")
+@api_option(R, "epochs", type=click.IntRange(min=1), help="RCSLS epochs.")
+@api_option(R, "lr", type=click.FloatRange(min=0, min_open=True), help="RCSLS step size.")
+@click.option("--orthogonal", is_flag=True, default=R.defaults()["orthogonal"], help="RCSLS: keep the map orthogonal.")
+@api_option(P, "normalize", help="Normalisation steps: unit, center, unitdim, iternorm (space or comma separated; "
+                                 "'none').")
+@max_vocab_option
+@click.option("--output", type=click.Path(file_okay=False), default=None, help="Write the mapping and outputs here.")
+@api_option(P, "seed", type=int)
+@click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
+@common_output
+def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
+                   refine_vocab, whiten, reweight, refine_filter, epochs, lr, orthogonal, normalize, max_vocab,
+                   output, seed, no_cache, as_json, quiet):
+    """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
+    import time
+
+    from ..errors import AlignError
+    from ..jobs.run import run_alignment
+    from ..space.normalize import parse_steps
+    from ..store.dictionary import Dictionary, build_seeds
+
+    started = time.perf_counter()
+    steps = parse_steps(normalize)
+    src_path = resolve_vectors(src_lang, src_emb)
+    tgt_path = resolve_vectors(tgt_lang, tgt_emb)
+    train_spec = resolve_dictionary(src_lang, tgt_lang, dico_train, "train")
+    eval_path = dico_eval
+    if eval_path is None and not (src_emb and tgt_emb):
+        try:
+            eval_path = resolve_dictionary(src_lang, tgt_lang, None, "test")
+        except AlignError:
+            eval_path = None
+    src, tgt = load_pair(src_path, tgt_path, max_vocab, not no_cache)
+    report_load_warnings(quiet, src, tgt)
+    seeds = build_seeds(train_spec, src, tgt)
+    test = Dictionary.load(eval_path) if eval_path else None
+    if method == "procrustes":
+        params = dict(normalize=steps, refine=refine, refine_mode=refine_mode, refine_vocab=refine_vocab,
+                      whiten=whiten, reweight=reweight, refine_filter=refine_filter, seed=seed)
+    else:
+        params = dict(normalize=steps, epochs=epochs, lr=lr, orthogonal=orthogonal, seed=seed)
+    _, metrics = run_alignment(src, tgt, seeds, method=method, dico_eval=test, output=output, src_lang=src_lang,
+                               tgt_lang=tgt_lang, started=started, show_progress=not quiet, **params)
+    if as_json:
+        echo_json(metrics)
+        return
+    sp = metrics["seed_pairs"]
+    click.echo(f"{src_lang}→{tgt_lang} {method}: {len(src)} × {len(tgt)} words, {sp['kept']} seed pairs "
+               f"({sp['pairs'] - sp['kept']} not in the vocabularies)")
+    for h in metrics["history"]:
+        mark = " *" if h["iteration"] == metrics["best_iteration"] else ""
+        if "loss" in h:  # RCSLS epochs
+            click.echo(f"  epoch {h['iteration']}: loss {h['loss']:.4f}, step {h['lr']:g}{mark}")
+            continue
+        kept = (f", {h['kept_by_filter']} of {h['induced_pairs']} induced pairs pass the filter"
+                if "kept_by_filter" in h else "")
+        click.echo(f"  iteration {h['iteration']}: criterion {h['criterion']:.4f}, {h['train_pairs']} training pairs"
+                   f"{kept}{mark}")
+    if metrics.get("converged_at") is not None:
+        click.echo(f"  converged: iteration {metrics['converged_at']} induced the pairs it was fitted on; "
+                   "later rounds would repeat it")
+    if "eval" in metrics:
+        click.echo(format_bli_table(list(metrics["eval"].items())))
+    if output:
+        click.echo(f"wrote {output}")
+    click.echo(f"{metrics['seconds']:.1f} s on {metrics['device']}")
+
+
+COMMANDS = (procrustes_cmd,)

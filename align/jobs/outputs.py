@@ -1,0 +1,59 @@
+"""What an alignment job writes: the mapping, the mapped vectors, the induced dictionary and metrics.json,
+as one output folder built aside and swapped in whole (align._io.folder_swap)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .._io import folder_swap
+from ..search.induction import REFINE_VOCAB, Induced, induce
+from ..space.mapping import Mapping
+from ..store.vectors import Embeddings
+
+
+def mapped_spaces(mapping: Mapping, src: Embeddings, tgt: Embeddings) -> tuple[Embeddings, Embeddings]:
+    """Both sides in the shared space: the mapped source, and the normalised (with W_tgt, mapped) target."""
+    return mapping.transform_embeddings(src), mapping.normalize_target(tgt)
+
+
+def mapped_texts(mapping: Mapping, spaces: tuple[Embeddings, Embeddings]) -> tuple[bytes, bytes | None]:
+    """The .vec text of the mapped source, and of the mapped target when the mapping moves the target side
+    (None otherwise): the costly part of `write_outputs`, which a caller may run in a thread beside the
+    evaluation (numpy's formatting releases the GIL)."""
+    s, t = spaces
+    return s.to_text(), (t.to_text() if mapping.W_tgt is not None else None)
+
+
+def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Embeddings, metrics: dict,
+                  induced: Induced | None = None, refine_vocab: int = REFINE_VOCAB, *,
+                  spaces: tuple[Embeddings, Embeddings] | None = None,
+                  texts: tuple[bytes, bytes | None] | None = None) -> dict:
+    """Write the output folder `output`: the mapping, `<src>.mapped.vec` (and `<tgt>.mapped.vec` when the
+    mapping moves the target side), `induced.txt` (src tgt CSLS-score, best first; induced here when the
+    aligner induced none) and metrics.json. `spaces`, `texts`: what `mapped_spaces` and `mapped_texts`
+    return, if already made. Returns the paths written (as they are once the folder is in place)."""
+    out = Path(output)
+    mapped, mapped_tgt = mapped_spaces(mapping, src, tgt) if spaces is None else spaces
+    src_text, tgt_text = mapped_texts(mapping, (mapped, mapped_tgt)) if texts is None else texts
+    if induced is None:
+        induced = induce(mapped.vectors, mapped_tgt.vectors, max_rank=refine_vocab)
+    src_name = f"{mapping.info.get('src_lang', 'src')}.mapped.vec"
+    paths = {"mapping": str(out), "mapped_vectors": str(out / src_name)}
+    if tgt_text is not None:
+        paths["mapped_target_vectors"] = str(out / f"{mapping.info.get('tgt_lang', 'tgt')}.mapped.vec")
+    paths.update(induced_dictionary=str(out / "induced.txt"), metrics=str(out / "metrics.json"))
+    with folder_swap(out) as tmp:
+        mapping.write_files(tmp)
+        (tmp / src_name).write_bytes(src_text)
+        if tgt_text is not None:
+            (tmp / Path(paths["mapped_target_vectors"]).name).write_bytes(tgt_text)
+        order = np.argsort(-np.asarray(induced.scores))
+        with open(tmp / "induced.txt", "w", encoding="utf-8") as f:
+            for i in order:
+                a, b = induced.pairs[i]
+                f.write(f"{src.words[int(a)]} {tgt.words[int(b)]} {float(induced.scores[i]):.6f}\n")
+        with open(tmp / "metrics.json", "w", encoding="utf-8") as f:  # last: its presence marks a whole folder
+            json.dump({**metrics, "outputs": paths}, f, indent=1, ensure_ascii=False)
+    return paths
