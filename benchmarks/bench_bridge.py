@@ -37,7 +37,7 @@ def wait_quiet() -> None:
 
 def run(name: str, max_sentences: int, window: int, encode_vocab: int) -> dict:
     """One comparison on the kit (encoding times are those of the first, uncached encoding)."""
-    from align.bridge.compare import compare
+    from align.bridge.comparison import compare
 
     spec = RUNS[name]
     wait_quiet()

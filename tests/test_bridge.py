@@ -216,3 +216,16 @@ def test_import_align_stays_light():
     code = "import sys, align, align.cli, align.bridge; print('transformers' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_bridge_compare_can_be_called_twice_in_one_process(tiny_model, tmp_path):
+    """`align.bridge.compare` stays the function after its first call (it once became a submodule)."""
+    import align.bridge
+
+    src, tgt, train, test = _static_files(tmp_path)
+    kw = dict(model=str(tiny_model), refine=1, cache_dir=tmp_path / "cache")
+    first = align.bridge.compare(str(src), str(tgt), str(train), str(test), **kw)
+    assert callable(align.bridge.compare)
+    second = align.bridge.compare(str(src), str(tgt), str(train), str(test), **kw)
+    for row in ("static+procrustes", "fusion"):
+        assert first["rows"][row]["csls"] == second["rows"][row]["csls"]

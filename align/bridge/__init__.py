@@ -8,7 +8,7 @@ __all__ = ["DEFAULT_MODEL", "BridgeError", "encode_words", "encode_words_meta", 
 
 
 def compare(*args, **kwargs) -> dict:
-    """The four-row comparison (see `align.bridge.compare.compare`)."""
-    from .compare import compare as _compare
+    """The four-row comparison (see `align.bridge.comparison.compare`)."""
+    from .comparison import compare as _compare
 
     return _compare(*args, **kwargs)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .common import common_output, echo_json, resolve_dictionary, resolve_vectors
+from ..bridge.comparison import compare
+from .common import api_option, common_output, echo_json, resolve_dictionary, resolve_vectors
 
 @click.command("bridge")
 @click.argument("src_lang")
@@ -13,32 +14,32 @@ from .common import common_output, echo_json, resolve_dictionary, resolve_vector
 @click.option("--tgt-emb", type=str, default=None, help="Target static vectors.")
 @click.option("--dico-train", type=str, default=None, help="Training dictionary (default: the data directory's).")
 @click.option("--dico-eval", type=str, default=None, help="Test dictionary (default: the data directory's).")
-@click.option("--model", default="xlm-roberta-base", show_default=True,
-              help="Encoder: a Hugging Face name (downloaded or in the HF cache) or a local directory.")
+@api_option(compare, "model",
+            help="Encoder: a Hugging Face name (downloaded or in the HF cache) or a local directory.")
 @click.option("--layers", default=None, help="Hidden-state layers to average, e.g. 0-4, 12, 0,2,4 "
               "[default: the lower half, 0..L/2].")
-@click.option("--mode", type=click.Choice(["isolated", "context"]), default="isolated", show_default=True)
+@api_option(compare, "mode", type=click.Choice(["isolated", "context"]))
 @click.option("--corpus-src", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Context mode: source-language text, whitespace-tokenised, one sentence or paragraph a line.")
 @click.option("--corpus-tgt", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Context mode: target-language text.")
-@click.option("--max-sentences", type=click.IntRange(min=1), default=5, show_default=True,
-              help="Context mode: occurrences averaged per word.")
-@click.option("--window", type=click.IntRange(min=1), default=20, show_default=True,
-              help="Context mode: words of context kept on each side of an occurrence.")
-@click.option("--encode-vocab", type=click.IntRange(min=1), default=20000, show_default=True,
-              help="Encode each side's N most frequent static words (plus the dictionary words).")
-@click.option("--max-vocab", type=click.IntRange(min=1), default=200000, show_default=True)
-@click.option("--refine", type=click.IntRange(min=0), default=5, show_default=True)
-@click.option("--normalize", default="unit center unit", show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the held-out split.")
+@api_option(compare, "max_sentences", type=click.IntRange(min=1),
+            help="Context mode: occurrences averaged per word.")
+@api_option(compare, "window", type=click.IntRange(min=1),
+            help="Context mode: words of context kept on each side of an occurrence.")
+@api_option(compare, "encode_vocab", type=click.IntRange(min=1),
+            help="Encode each side's N most frequent static words (plus the dictionary words).")
+@api_option(compare, "max_vocab", type=click.IntRange(min=1))
+@api_option(compare, "refine", type=click.IntRange(min=0))
+@api_option(compare, "normalize")
+@api_option(compare, "batch_size", type=click.IntRange(min=1))
+@api_option(compare, "seed", type=int, help="Seed of the held-out split.")
 @common_output
 def bridge_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, model, layers, mode, corpus_src,
                corpus_tgt, max_sentences, window, encode_vocab, max_vocab, refine, normalize, batch_size, seed,
                as_json, quiet) -> None:
     """Compare encoder word vectors, encoder + Procrustes, fastText + Procrustes and their fusion on SRC→TGT BLI."""
-    from ..bridge.compare import compare, describe, format_table
+    from ..bridge.comparison import describe, format_table
     from ..space.normalize import parse_steps
 
     if mode == "context" and not (corpus_src or corpus_tgt):
