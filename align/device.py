@@ -73,8 +73,8 @@ def _blas_controller():
 def small_linalg() -> Iterator[None]:
     """Run dense decompositions of small matrices (d × d SVD) on one CPU thread.
 
-    Multi-threaded LAPACK is 10–30× slower than one thread on a 300 × 300 SVD on a 2-core machine
-    (0.3–0.7 s against 0.02 s, worse when other jobs hold the cores): its threads spin waiting. This
+    Multi-threaded LAPACK is many times slower than one thread on a 300 × 300 SVD on a small machine
+    (worse when other jobs hold the cores): its threads spin waiting. This
     limits numpy's BLAS (threadpoolctl) and, when torch is already imported, torch's threads.
     """
     import sys

@@ -254,7 +254,7 @@ def render(info: dict, load: dict | None, ev: dict | None, cli_s: float | None, 
                      f"imports of torch and faiss, both files from the cache): {cli_s:.2f} s (best of 3).")
         L.append("")
     if mem:
-        L += [f"Peak memory of CSLS retrieval (`align.retrieval.retrieve(..., method='csls')`, whole vocabularies "
+        L += [f"Peak memory of CSLS retrieval (`align.search.retrieve(..., method='csls')`, whole vocabularies "
               f"for the hubness terms, {mem[0]['queries']} queries, k=10) on random unit vectors, dim "
               f"{mem[0]['d']}, one fresh process per size. Memory is the process's resident set from /proc/self/status: "
               "'RSS before' after generating the vectors and importing numpy/faiss/torch; then the peak (VmHWM) is "

@@ -9,7 +9,7 @@ frequent source words) picks the best W and halves the learning rate when it dro
 refinement on induced mutual-CSLS dictionaries follows, again kept by the criterion.
 
 On a CPU the work is scaled down (50k samples per epoch, 3 epochs, a discriminator 512 wide;
-the paper uses 1M samples, 5 epochs and 2048 on a GPU) so that a run on the kit's 20k-word
+the paper uses 1M samples, 5 epochs and 2048 on a GPU) so that a run on 20k-word
 vocabularies takes minutes, not hours.
 """
 from __future__ import annotations
@@ -46,30 +46,7 @@ class AdversarialAligner(SeedlessAligner):
                  map_beta: float = 0.001, refine: int = 5, refine_vocab: int = 15000, csls_k: int = 10,
                  criterion_words: int = 10000, restarts: int = 1, stop_when_converged: bool = True, seed: int = 0,
                  fail_excess: float = FAIL_EXCESS, show_progress: bool = False):
-        self.normalize = normalize
-        self.epochs = epochs
-        self.epoch_size = epoch_size
-        self.batch_size = batch_size
-        self.dis_steps = dis_steps
-        self.dis_hidden = dis_hidden
-        self.dis_layers = dis_layers
-        self.dis_dropout = dis_dropout
-        self.dis_input_dropout = dis_input_dropout
-        self.dis_smooth = dis_smooth
-        self.dis_most_frequent = dis_most_frequent
-        self.dis_lr = dis_lr
-        self.map_lr = map_lr
-        self.lr_decay = lr_decay
-        self.map_beta = map_beta
-        self.refine = refine
-        self.refine_vocab = refine_vocab
-        self.csls_k = csls_k
-        self.criterion_words = criterion_words
-        self.restarts = restarts
-        self.stop_when_converged = stop_when_converged
-        self.seed = seed
-        self.fail_excess = fail_excess
-        self.show_progress = show_progress
+        self._store(locals())
 
     def _validate(self) -> None:
         if self.restarts < 1:

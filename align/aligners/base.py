@@ -85,7 +85,7 @@ class Fitted:
 
 class Aligner:
     """Base of every aligner. Subclasses set `method` (their registry name) and `seedless`, store their
-    constructor arguments under the same names, and implement `_validate()` and `_fit(prepared, src, tgt)`."""
+    constructor arguments with `self._store(locals())`, and implement `_validate()` and `_fit(prepared, src, tgt)`."""
 
     method: str = ""
     seedless: bool = False
@@ -99,6 +99,11 @@ class Aligner:
     def defaults(cls) -> dict:
         """Every parameter's default: the one definition the CLI reads too."""
         return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
+
+    def _store(self, arguments: dict) -> None:
+        """Store the constructor's arguments unchanged under their own names: `self._store(locals())`."""
+        for name in self.param_names():
+            setattr(self, name, arguments[name])
 
     def get_params(self) -> dict:
         """The constructor arguments, as given."""

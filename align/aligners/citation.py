@@ -1,9 +1,9 @@
 """Citation forms: collapse inflected forms onto the form a dictionary lists, and refine a seedless map on them.
 
 Why. Without seeds, self-learning pairs each source word with the target form that fits the geometry
-best, and in a language with rich inflection that is often not the form dictionaries list: on the kit's
-fr→fi the seedless map sends année to vuoden (genitive), femme to naisen, while the dictionary lists
-vuosi, nainen (benchmarks/RESULTS.md, "where fr→fi errors go"). Nothing in the geometry says which case
+best, and in a language with rich inflection that is often not the form dictionaries list: French→Finnish
+the seedless map sends année to vuoden (genitive), femme to naisen, while a dictionary lists vuosi,
+nainen (benchmarks/RESULTS.md, "where fr→fi errors go"). Nothing in the geometry says which case
 form is the citation form, but the morphology does: the citation form of a word is its least marked
 form, which in most languages carries the fewest affixes (nominative singular, singular, base form), so it
 is the *shortest* member of its inflection paradigm.
@@ -14,11 +14,10 @@ neighbours in its own space that start with the same `prefix` letters and have a
 shortest of them (ties: the more frequent). `citation_refine` then refits the map on the mutual CSLS pairs
 of the current map with *both* sides replaced by their citation forms, each distinct citation pair weighted
 by the summed CSLS scores of the induced pairs that collapse onto it, so the fitted map learns to send a
-source word to the citation form of its translation. On the kit's fr→fi (no seed, FreeDict test dictionary,
-which lists lemmas) this lifts CSLS P@1 from about 35 to about 47 (mean of 5 seeds); on en→fr, whose MUSE
-dictionaries also list inflected forms, it costs about 2 points. So it is asked for (`citation_refine` rounds), not the
-default: use it when the dictionaries you evaluate or work with list citation forms. Figures in
-benchmarks/RESULTS.md.
+source word to the citation form of its translation. It helps much where the dictionaries list lemmas
+(FreeDict French→Finnish) and costs a little where they also list inflected forms (MUSE's), so it is
+asked for (`citation_refine` rounds), not the default: use it when the dictionaries you evaluate or work
+with list citation forms. Figures in benchmarks/RESULTS.md.
 """
 from __future__ import annotations
 
@@ -30,7 +29,7 @@ from ..search.induction import induce
 from ..space.normalize import normalize_rows
 from ..search.topk import block_topk
 
-# Defaults measured on the kit (fr→fi, no seed, scored on the *training* dictionary; RESULTS.md).
+# Defaults chosen on a training dictionary, never a test one (benchmarks/RESULTS.md says how).
 NEIGHBOURS = 20
 MIN_COS = 0.4
 PREFIX = 3

@@ -45,7 +45,7 @@ class ProcrustesAligner(Aligner):
     - `keep_seeds`: refit on the induced pairs *and* the seed pairs (True), or on the induced
       pairs alone as MUSE does (False).
     - `refine_filter`: a percentile (e.g. 25) or None. Refinement then refits only on the induced
-      pairs whose target looks like a seed target (align.seedlike: a logistic classifier of the
+      pairs whose target looks like a seed target (align.aligners.seedlike: a logistic classifier of the
       seed targets against other target words, kept when its score reaches this percentile of
       the seed targets' scores); this stops the drift to word forms the seeds do not have.
     - `whiten`, `reweight`, `dewhiten`: the multi-step framework around Procrustes (Artetxe et al.
@@ -60,19 +60,7 @@ class ProcrustesAligner(Aligner):
                  criterion_words: int = 10000, whiten: bool = False, reweight: float = 0.0,
                  dewhiten: bool = True, refine_filter: float | None = None, seed: int = 0,
                  show_progress: bool = False):
-        self.normalize = normalize
-        self.refine = refine
-        self.refine_vocab = refine_vocab
-        self.refine_mode = refine_mode
-        self.keep_seeds = keep_seeds
-        self.csls_k = csls_k
-        self.criterion_words = criterion_words
-        self.whiten = whiten
-        self.reweight = reweight
-        self.dewhiten = dewhiten
-        self.refine_filter = refine_filter
-        self.seed = seed
-        self.show_progress = show_progress
+        self._store(locals())
 
     def _validate(self) -> None:
         if self.refine < 0:

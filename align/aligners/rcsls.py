@@ -71,16 +71,7 @@ class RCSLSAligner(Aligner):
     def __init__(self, normalize=DEFAULT_STEPS, epochs: int = 50, lr: float = 4.0, k: int = 10,
                  max_neg: int = 200000, batch_size: int | None = None, orthogonal: bool = False,
                  spectral: bool = True, seed: int = 0, show_progress: bool = False):
-        self.normalize = normalize
-        self.epochs = epochs
-        self.lr = lr
-        self.k = k
-        self.max_neg = max_neg
-        self.batch_size = batch_size
-        self.orthogonal = orthogonal
-        self.spectral = spectral
-        self.seed = seed
-        self.show_progress = show_progress
+        self._store(locals())
 
     def _validate(self) -> None:
         if self.epochs < 1:

@@ -35,7 +35,7 @@ def seed_likeness(Y: np.ndarray, positives: np.ndarray, *, seed: int = 0, iterat
         raise InputError("the seed-likeness filter needs target words that are not seed targets")
     rng = np.random.default_rng(seed)
     negatives = rng.choice(pool, n_neg, replace=False)
-    # float32 steps: twice as fast as float64, and on the kit the scores agree to 2e-7 (the same mask)
+    # float32 steps: faster than float64, with scores that agree to far below the percentile's resolution
     F = np.vstack([Y[positives], Y[negatives]]).astype(np.float32)
     labels = np.r_[np.ones(len(positives)), np.zeros(n_neg)].astype(np.float32)
     w = np.zeros(F.shape[1], dtype=np.float32)

@@ -9,8 +9,8 @@
    gives a first, noisy dictionary.
 2. Self-learning: orthogonal Procrustes on the dictionary, then a new dictionary by CSLS in
    both directions among the `cutoff` most frequent words, repeated: the pairs both directions
-   agree on (`dictionary="mutual"`, the default: on the kit's fr→fi it drifts less than the
-   `union` of both directions; figures in benchmarks/RESULTS.md). The induction
+   agree on (`dictionary="mutual"`, the default: it drifts less than the `union` of both
+   directions; benchmarks/RESULTS.md). The induction
    is stochastic: each candidate similarity is kept with probability p (0.1 at first), so
    the process escapes the poor local optimum of the initial dictionary; p doubles each
    time the objective (mean CSLS score of the induced pairs) has stalled for `patience`
@@ -18,16 +18,16 @@
    When p = 1 and the objective stalls, the dictionary is final.
 3. Finish: `final_refine` Procrustes fits on mutual CSLS pairs among the `final_vocab` most
    frequent words (default: the whole vocabularies), a cleaner dictionary than the stochastic
-   ones. The induced dictionary (CSLS, mutual NN) and MUSE's criterion come from `align.induction.induce`; restarts differ in the dropout draws and the best by
+   ones. The induced dictionary (CSLS, mutual NN) and MUSE's criterion come from `align.search.induction.induce`; restarts differ in the dropout draws and the best by
    the criterion is kept, or the search stops at the first restart that converges (see RESTARTS); failure
    is judged by `search_restarts` (see FAIL_EXCESS).
 4. Citation forms (`citation_refine` rounds; 0, the default, skips it): the kept map, unless it failed, is
-   refitted on its mutual CSLS pairs with both words replaced by their citation forms (align.citation: the
+   refitted on its mutual CSLS pairs with both words replaced by their citation forms (align.aligners.citation: the
    shortest form among a word's near neighbours with the same first letters), so that it sends words to
    the forms dictionaries list rather than to the inflected forms the geometry prefers (fr→fi: vuoden for
    année instead of vuosi). The verdict and the criterion are then taken again on the refitted map. Asked
-   for, not the default: it helps where dictionaries list lemmas (kit fr→fi: CSLS P@1 35 → 47, mean of 5
-   seeds) and costs where they also list inflected forms (MUSE en→fr: about −2).
+   for, not the default: it helps where dictionaries list lemmas and costs a little where they also list
+   inflected forms (benchmarks/RESULTS.md).
 
 Dropout is applied to the `candidates` best CSLS targets of each word rather than to the
 whole similarity matrix: the chance that all of them are dropped is (1 − p)^candidates
@@ -133,29 +133,7 @@ class UnsupervisedAligner(SeedlessAligner):
                  final_vocab: int | None = None, final_refine: int = 1, dictionary: str = "mutual",
                  citation_refine: int = 0, citation_vocab: int = CITATION_VOCAB,
                  show_progress: bool = False):
-        self.normalize = normalize
-        self.init_vocab = init_vocab
-        self.start_vocab = start_vocab
-        self.vocab = vocab
-        self.keep_start = keep_start
-        self.keep_growth = keep_growth
-        self.patience = patience
-        self.threshold = threshold
-        self.max_iter = max_iter
-        self.csls_k = csls_k
-        self.candidates = candidates
-        self.refine_vocab = refine_vocab
-        self.criterion_words = criterion_words
-        self.restarts = restarts
-        self.stop_when_converged = stop_when_converged
-        self.seed = seed
-        self.fail_excess = fail_excess
-        self.final_vocab = final_vocab
-        self.final_refine = final_refine
-        self.dictionary = dictionary
-        self.citation_refine = citation_refine
-        self.citation_vocab = citation_vocab
-        self.show_progress = show_progress
+        self._store(locals())
 
     def _validate(self) -> None:
         if self.restarts < 1:
@@ -197,7 +175,7 @@ class UnsupervisedAligner(SeedlessAligner):
 
     def _cite(self, src: Embeddings, tgt: Embeddings, X: np.ndarray, Y: np.ndarray,
               found: RestartSearch) -> RestartSearch:
-        """Refit the kept map on citation forms (align.citation) and judge the refitted map again."""
+        """Refit the kept map on citation forms (align.aligners.citation) and judge the refitted map again."""
         nx, ny = min(self.citation_vocab, len(X)), min(self.citation_vocab, len(Y))
         src_cite = citation_forms(X[:nx], src.words[:nx])
         tgt_cite = citation_forms(Y[:ny], tgt.words[:ny])

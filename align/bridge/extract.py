@@ -137,7 +137,7 @@ def load_encoder(model: str = DEFAULT_MODEL, device: str | None = None):
         from ..device import torch_device
 
         device = torch_device()
-    enc = enc.float().eval().to(device)  # float16 checkpoints (the kit's) are encoded in float32
+    enc = enc.float().eval().to(device)  # float16 checkpoints are encoded in float32
     return tok, enc, device
 
 

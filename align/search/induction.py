@@ -16,8 +16,8 @@ from .csls import csls_argmax
 from .topk import row_col_topk
 
 MODES: tuple[str, ...] = ("mutual", "s2t", "t2s", "union", "intersection")
-# Default candidate set for induced dictionaries: the 8,000 most frequent words of each side. On the kit
-# (fr→fi, en→fr) refinement is as accurate with 8k as with MUSE's 15k, at 3.5× less compute.
+# Default candidate set for induced dictionaries: the 8,000 most frequent words of each side; refinement
+# is as accurate with them as with MUSE's 15k, for much less compute (benchmarks/RESULTS.md).
 REFINE_VOCAB = 8000
 # Best plain cosines kept per word in the one pass; CSLS picks among them (exactly: see csls_argmax).
 CANDIDATES = 32
