@@ -6,6 +6,8 @@ Nothing here builds a V_src × V_tgt matrix: every search runs in blocks (align.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..backend import Backend
@@ -84,6 +86,31 @@ def csls_argmax(queries: np.ndarray, base: np.ndarray, cand_scores: np.ndarray, 
             best_id[win], best_score[win] = sub[jj[better]], sc[np.arange(len(idx))[better], jj[better]]
             best_adj[win] = a[np.arange(len(idx))[better], jj[better]]
     return best_id.astype(np.int64), best_score.astype(np.float32)
+
+
+@dataclass
+class Nearest:
+    """Every source's CSLS nearest target and every target's CSLS nearest source, with the plain cosine and
+    the CSLS score of each pick."""
+
+    src_pick: np.ndarray  # (n_src,) int64: the target row each source picks
+    src_cos: np.ndarray
+    src_csls: np.ndarray
+    tgt_pick: np.ndarray  # (n_tgt,) int64: the source row each target picks
+    tgt_cos: np.ndarray
+    tgt_csls: np.ndarray
+
+
+def csls_nearest(S: np.ndarray, T: np.ndarray, csls_k: int = 10, candidates: int = 32) -> Nearest:
+    """CSLS nearest neighbours in both directions, exactly, from one blocked pass over S Tᵀ: each word's
+    `candidates` best cosines give both hubness terms and the candidates among which `csls_argmax` picks."""
+    rv, ri, cv, ci = row_col_topk(S, T, max(candidates, csls_k))
+    r_src = rv[:, :csls_k].mean(axis=1)  # r_T of each source
+    r_tgt = cv[:, :csls_k].mean(axis=1)  # r_S of each target
+    st, cos_st = csls_argmax(S, T, rv, ri, r_tgt)
+    ts, cos_ts = csls_argmax(T, S, cv, ci, r_src)
+    return Nearest(st, cos_st, (2 * cos_st - r_src - r_tgt[st]).astype(np.float32),
+                   ts, cos_ts, (2 * cos_ts - r_tgt - r_src[ts]).astype(np.float32))
 
 
 PRUNE_SOURCES = 2048  # sources that give every target a cheap lower bound of r_S (csls_pruned)

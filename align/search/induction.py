@@ -12,8 +12,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..space.normalize import normalize_rows
-from .csls import csls_argmax
-from .topk import row_col_topk
+from .csls import csls_nearest
 
 MODES: tuple[str, ...] = ("mutual", "s2t", "t2s", "union", "intersection")
 # Default candidate set for induced dictionaries: the 8,000 most frequent words of each side; refinement
@@ -46,24 +45,15 @@ def induce(
     `mode`: `mutual` (= `intersection`: pairs that are each other's CSLS nearest neighbour),
     `s2t`, `t2s`, or `union` of both directions. Rows of both inputs are unit-normalised here.
 
-    One blocked pass over the cosines (align.search.topk) gives every word's best cosines on both
-    sides: r_T and r_S (CSLS's hubness terms) and the candidates of both directions, among which
-    the CSLS neighbour is picked exactly (words whose neighbour could lie outside their candidates
-    are searched again in full).
+    The CSLS neighbours of both directions come from one blocked pass (align.search.csls.csls_nearest).
     """
     if mode not in MODES:
         raise InputError(f"unknown dictionary induction mode {mode!r}; choose from {', '.join(MODES)}")
     S = normalize_rows(src_mapped[:max_rank])
     T = normalize_rows(tgt[:max_rank])
-    rv, ri, cv, ci = row_col_topk(S, T, max(CANDIDATES, csls_k))
-    r_t = rv[:, :csls_k].mean(axis=1)  # r_T(x): mean cosine of each source to its k nearest targets
-    r_s = cv[:, :csls_k].mean(axis=1)  # r_S(y)
-    nn_st, cos_st = csls_argmax(S, T, rv, ri, r_s)  # argmax_y 2cos(x, y) − r_S(y)
-    nn_ts, cos_ts = csls_argmax(T, S, cv, ci, r_t)
-    csls_st = 2 * cos_st - r_t - r_s[nn_st]
-    csls_ts = 2 * cos_ts - r_s - r_t[nn_ts]
-    n_crit = min(criterion_words, len(S))
-    criterion = float(cos_st[:n_crit].mean())
+    near = csls_nearest(S, T, csls_k, CANDIDATES)
+    nn_st, nn_ts, csls_st, csls_ts = near.src_pick, near.tgt_pick, near.src_csls, near.tgt_csls
+    criterion = float(near.src_cos[:min(criterion_words, len(S))].mean())
 
     s2t = np.stack([np.arange(len(S)), nn_st], axis=1)
     t2s = np.stack([nn_ts, np.arange(len(T))], axis=1)
