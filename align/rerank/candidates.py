@@ -12,7 +12,7 @@ import numpy as np
 
 from .features import (QueryStats, family_features, frequency_features, neighbour_features, space_features,
                        string_features, suffix_seed_likeness)
-from ..retrieval import unit_rows
+from ..space.normalize import unit_rows
 from .search import MappedSpace
 
 
@@ -49,7 +49,7 @@ class View:
     def seed_likeness(self) -> np.ndarray:
         """How much each target word looks like the seed targets (align.seedlike), computed once."""
         if self._seedlike is None:
-            from ..seedlike import seed_likeness
+            from ..aligners.seedlike import seed_likeness
 
             self._seedlike = seed_likeness(self.Y, self.seeds[:, 1], seed=0).astype(np.float32)
         return self._seedlike

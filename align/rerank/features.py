@@ -134,7 +134,7 @@ def ngram_overlap(a: list[str], b: list[str]) -> np.ndarray:
     """Cosine of the character 1–3-gram count vectors (word-boundary padded) of each pair (a[i], b[i])."""
     from sklearn.feature_extraction.text import HashingVectorizer
 
-    vec = HashingVectorizer(analyzer="char_wb", ngram_range=(1, 3), n_features=1 << 20, alternate_sign=False,
+    vec = HashingVectorizer(analyzer="char_wb", ngram_range=(1, 3), n_features=1 << 18, alternate_sign=False,
                             norm="l2", lowercase=True)
     words = list(dict.fromkeys(a + b))
     at = {w: i for i, w in enumerate(words)}
@@ -175,7 +175,7 @@ def neighbour_features(X: np.ndarray, Y: np.ndarray, seeds: np.ndarray, rows: np
     source space, the query itself excluded), weighted by a softmax of that cosine: the weighted mean and
     the maximum target-space cosine of the candidate to their targets, and the weight of the pairs whose
     target is the candidate. X, Y: unit rows; seeds: (source row, target row) pairs the maps were fitted on."""
-    from ..similarity import top_rows
+    from ..search.topk import top_rows
 
     n = min(NEIGHBOURS, len(seeds))
     sim = X[rows] @ X[seeds[:, 0]].T
@@ -217,11 +217,14 @@ def suffix_seed_likeness(tgt_words: list[str], positives: np.ndarray, seed: int 
     pool = np.setdiff1d(np.arange(min(SUFFIX_POOL, len(tgt_words))), positives)
     rng = np.random.default_rng(seed)
     negatives = rng.choice(pool, min(len(pool), SUFFIX_NEGATIVES * len(positives)), replace=False)
-    vec = HashingVectorizer(analyzer=_suffixes, n_features=1 << 18, alternate_sign=False, norm=None)
+    vec = HashingVectorizer(analyzer=_suffixes, n_features=1 << 14, alternate_sign=False, norm=None)
     H = vec.transform(tgt_words)
     rows = np.concatenate([positives, negatives])
     y = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
-    clf = LogisticRegression(C=1.0, max_iter=1000).fit(H[rows], y)
+    from ..device import small_linalg
+
+    with small_linalg():  # many tiny BLAS calls: threads only wait on each other
+        clf = LogisticRegression(C=1.0, max_iter=1000).fit(H[rows], y)
     return clf.decision_function(H).astype(np.float32)
 
 

@@ -38,10 +38,11 @@ def _rcsls(X: np.ndarray, Y: np.ndarray, pairs: np.ndarray):
     from types import SimpleNamespace
 
     from ..aligners.rcsls import RCSLSAligner
+    from ..backend import get_backend
 
     W0 = procrustes(X[pairs[:, 0]], Y[pairs[:, 1]])
     aligner = RCSLSAligner(epochs=RCSLS_EPOCHS, max_neg=RCSLS_NEGATIVES)
-    W, _ = aligner._fit_numpy(SimpleNamespace(X=X, Y=Y, pairs=pairs), W0, "cpu")
+    W, _ = aligner._descend(SimpleNamespace(X=X, Y=Y, pairs=pairs), W0, get_backend())
     return W, None
 
 
@@ -49,7 +50,7 @@ def _refined(X: np.ndarray, Y: np.ndarray, pairs: np.ndarray):
     """The multi-step map refined by REFINE_ROUNDS rounds of self-learning (mutual CSLS pairs among the
     REFINE_VOCAB most frequent words, added to the seeds); the round with the best unsupervised criterion
     is kept, as `ProcrustesAligner` does."""
-    from ..induction import induce
+    from ..search.induction import induce
 
     W, Wt = _multistep(X, Y, pairs)
     best = (-np.inf, W, Wt)
@@ -69,8 +70,8 @@ MAPS: dict[str, MapFit] = {"procrustes": _procrustes, "multistep": _multistep, "
 
 
 def parse_maps(spec) -> tuple[str, ...]:
-    """'procrustes,multistep' or a sequence of names -> a tuple of known map names (order kept, no repeats)."""
-    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else [str(s) for s in spec]
+    """'procrustes,multistep' (commas or spaces) or a sequence of names -> a tuple of known map names (order kept, no repeats)."""
+    names = spec.replace(",", " ").split() if isinstance(spec, str) else [str(s) for s in spec]
     names = list(dict.fromkeys(n for n in names if n))
     if not names:
         raise InputError("the reranker needs at least one candidate map")

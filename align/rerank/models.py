@@ -14,9 +14,9 @@ import numpy as np
 from ..errors import AlignError, InputError
 
 MODELS: tuple[str, ...] = ("lightgbm", "logistic")
-LIGHTGBM_PARAMS: dict = {"objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 15,
-                         "min_data_in_leaf": 20, "feature_fraction": 0.8, "lambda_l2": 1.0,
-                         "lambdarank_truncation_level": 20, "eval_at": [1], "num_rounds": 300}
+LIGHTGBM_PARAMS: dict = {"objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 7,
+                         "min_data_in_leaf": 50, "feature_fraction": 0.8, "lambda_l2": 1.0,
+                         "lambdarank_truncation_level": 20, "eval_at": [1], "num_rounds": 200}
 LOGISTIC_PARAMS: dict = {"C": 1.0, "max_iter": 2000}
 
 
@@ -26,7 +26,15 @@ def _need(module: str, package: str):
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise AlignError(f"the reranker's {package} model needs {package}: pip install 'align[rerank]'") from None
+        raise AlignError(f"the reranker needs {package}: pip install 'align[rerank]'") from None
+
+
+def require(model: str) -> None:
+    """A one-line AlignError naming the extra when a library the reranker needs is missing."""
+    _need("rapidfuzz", "rapidfuzz")
+    _need("sklearn", "scikit-learn")
+    if model == "lightgbm":
+        _need("lightgbm", "LightGBM")
 
 
 class LightGBMRanker:
@@ -98,7 +106,10 @@ class LogisticRanker:
         std = np.nan_to_num(np.nanstd(F, axis=0))
         self.scale_ = np.where(std > 0, std, 1.0)
         clf = lm.LogisticRegression(C=self.params["C"], max_iter=self.params["max_iter"], random_state=self.seed)
-        clf.fit(self._standardise(F), y)
+        from ..device import small_linalg
+
+        with small_linalg():  # many small BLAS calls: threads only wait on each other
+            clf.fit(self._standardise(F), y)
         self.coef_, self.intercept_ = clf.coef_.ravel().astype(np.float64), float(clf.intercept_[0])
         return self
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
@@ -17,19 +15,19 @@ from typing import Sequence
 import numpy as np
 
 from .._io import progress as _progress
-from ..dictionary import Dictionary
-from ..embeddings import Embeddings
+from ..store.dictionary import Dictionary
+from ..store.vectors import Embeddings
 from ..errors import InputError
-from ..normalize import DEFAULT_STEPS, Normalizer, parse_steps
+from ..space.normalize import DEFAULT_STEPS, Normalizer, parse_steps
 from .candidates import ExtraSpace, Pairs, View, candidate_pairs, make_view
 from .crossfit import gold_labels, source_folds
 from .features import GROUPS, list_stats, stack
 from .maps import fit_map, parse_maps
-from .models import MODELS, make_model
+from .models import MODELS, make_model, require
 
 # The defaults, read by the CLI too (one definition).
 DEFAULT_K = 30
-DEFAULT_MAPS: tuple[str, ...] = ("procrustes", "multistep")
+DEFAULT_MAPS: tuple[str, ...] = ("multistep", "refined")
 DEFAULT_MODEL = "lightgbm"
 DEFAULT_FOLDS = 5
 FORMAT_VERSION = 1
@@ -44,7 +42,9 @@ class Reranker:
     - `model`: "lightgbm" (lambdarank) or "logistic"; `model_params` override its defaults;
     - `folds`: cross-fitting folds by source word; `seed`: folds and model;
     - `exclude`: feature groups left out (align.rerank.features.GROUPS);
-    - `score_folds`: also fit the model K times to report its cross-fitted P@1 on the training queries.
+    - `score_folds`: also fit the model K times to report its cross-fitted P@1 on the training queries;
+    - `keep_crossfit`: keep the cross-fitted candidates (`crossfit_`) so that `refit_model` can try other
+      models or feature groups without recomputing them (ablations).
     Learnt: `maps_`, `model_`, `feature_names_`, `importances_`, `train_` (cross-fitted figures),
     `src_norm_`, `tgt_norm_` (and `extra_*_` with an extra space), `fit_seconds_`.
     """
@@ -52,7 +52,8 @@ class Reranker:
     def __init__(self, k: int = DEFAULT_K, maps: Sequence[str] | str = DEFAULT_MAPS, model: str = DEFAULT_MODEL,
                  folds: int = DEFAULT_FOLDS, seed: int = 0, *, normalize=DEFAULT_STEPS, csls_k: int = 10,
                  depth: int = 100, exclude: Sequence[str] = (), model_params: dict | None = None,
-                 score_folds: bool = True, threads: int = 0, show_progress: bool = False):
+                 score_folds: bool = True, keep_crossfit: bool = False, threads: int = 0,
+                 show_progress: bool = False):
         if k < 10:
             raise InputError(f"the reranker needs k >= 10 candidates per map (P@10 is reported), got {k}")
         if model not in MODELS:
@@ -64,7 +65,7 @@ class Reranker:
         self.k, self.maps, self.model, self.folds, self.seed = k, maps, model, folds, seed
         self.normalize, self.csls_k, self.depth = normalize, csls_k, depth
         self.exclude, self.model_params, self.score_folds = exclude, model_params, score_folds
-        self.threads, self.show_progress = threads, show_progress
+        self.keep_crossfit, self.threads, self.show_progress = keep_crossfit, threads, show_progress
 
     def get_params(self) -> dict:
         return {"k": self.k, "maps": list(parse_maps(self.maps)), "model": self.model, "folds": self.folds,
@@ -109,6 +110,7 @@ class Reranker:
         `extra`: (source, target) Embeddings of another space holding (some of) the same words, e.g. the
         bridge encoder's vectors; its Procrustes map's scores become the `encoder` feature group."""
         start = time.perf_counter()
+        require(self.model)
         if src.dim != tgt.dim:
             raise InputError(f"dimension mismatch: source vectors have {src.dim} dimensions, target vectors {tgt.dim}")
         pairs = seeds.indices(src, tgt)
@@ -130,20 +132,45 @@ class Reranker:
             P = candidate_pairs(view, fold.queries, self.k, src.words, tgt.words)
             parts.append((P, gold_labels(P.rows, P.group, P.tgt, pairs)))
         crossfit_seconds = time.perf_counter() - t0
-        names = sorted(parts[0][0].features)
-        self.feature_names_ = [n for n in names if n.split(".", 1)[0] not in self.exclude]
-        Fs = [stack(P.features, self.feature_names_) for P, _ in parts]
-        t0 = time.perf_counter()
-        self.train_ = self._train_figures(parts, Fs)
-        self.model_ = self._fit_model([(F, P, y) for F, (P, y) in zip(Fs, parts)])
-        model_seconds = time.perf_counter() - t0
-        self.importances_ = self.model_.importances(self.feature_names_)
+        model_seconds = self._learn(parts)
+        if self.keep_crossfit:
+            self.crossfit_ = parts
         self.maps_, self.extra_map_ = self._fit_maps(X, Y, pairs, space)
         self.seed_words_ = [(src.words[int(a)], tgt.words[int(b)]) for a, b in pairs]
         self.fit_seconds_ = round(time.perf_counter() - start, 3)
         self.timing_ = {"crossfit_seconds": round(crossfit_seconds, 3), "model_seconds": round(model_seconds, 3),
                         "fit_seconds": self.fit_seconds_}
         return self
+
+    def _learn(self, parts: list[tuple[Pairs, np.ndarray]]) -> float:
+        """Choose the features, report the cross-fitted figures and fit the model; returns its seconds."""
+        names = sorted(parts[0][0].features)
+        self.feature_names_ = [n for n in names if n.split(".", 1)[0] not in self.exclude]
+        Fs = [stack(P.features, self.feature_names_) for P, _ in parts]
+        t0 = time.perf_counter()
+        self.train_ = self._train_figures(parts, Fs)
+        self.model_ = self._fit_model([(F, P, y) for F, (P, y) in zip(Fs, parts)])
+        self.importances_ = self.model_.importances(self.feature_names_)
+        return time.perf_counter() - t0
+
+    def refit_model(self, *, model: str | None = None, model_params: dict | None = None,
+                    exclude: Sequence[str] | None = None) -> "Reranker":
+        """A copy with another model, model parameters or excluded feature groups, learnt from the kept
+        cross-fitted candidates (needs `keep_crossfit=True`); the maps are shared."""
+        if not hasattr(self, "crossfit_"):
+            raise InputError("refit_model needs a reranker fitted with keep_crossfit=True")
+        import copy
+
+        out = copy.copy(self)
+        if model is not None:
+            out.model = model
+        if model_params is not None:
+            out.model_params = model_params
+        if exclude is not None:
+            out.exclude = tuple(exclude)
+        seconds = out._learn(self.crossfit_)
+        out.timing_ = {**self.timing_, "model_seconds": round(seconds, 3)}
+        return out
 
     def _fit_model(self, parts: list[tuple[np.ndarray, Pairs, np.ndarray]]):
         """Fit the ranking model on the queries that have a gold candidate (the others carry no signal)."""
@@ -229,7 +256,7 @@ class Reranker:
     def evaluate(self, src: Embeddings, tgt: Embeddings, dico: Dictionary, extra=None) -> dict:
         """BLI of the reranked candidates on `dico`, with the keys of `evaluate_bli` (retrieval 'rerank'), on
         the same queries (distinct in-vocabulary test sources with an in-vocabulary gold translation)."""
-        from ..evaluate import BLIResult, bli_queries, precision_at
+        from ..search.evaluate import BLIResult, bli_queries, precision_at
         from ..device import describe as describe_device
 
         start = time.perf_counter()
@@ -245,42 +272,44 @@ class Reranker:
 
     # ---- saving ------------------------------------------------------------------------------------
     def save(self, directory: str | os.PathLike) -> None:
-        """Write the reranker into `directory` (written aside, then swapped in whole): rerank.json (parameters,
-        feature names, normalisers, figures), the model in its library's text format (model.txt for
-        LightGBM, model.json for logistic regression), each map's matrices as .npy, the seed pairs as text."""
+        """Write the reranker into `directory`, built aside and swapped in whole (see `write_files`)."""
+        from .._io import folder_swap
+
         self._check_fitted()
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".part", dir=directory.parent))
-        try:
-            model_file = "model.txt" if self.model == "lightgbm" else "model.json"
-            (tmp / model_file).write_text(self.model_.to_text(), encoding="utf-8")
-            maps = {}
-            for name, (W, Wt) in [*self.maps_.items(), *([("extra", self.extra_map_)] if self.has_extra_ else [])]:
-                np.save(tmp / f"{name}.W.npy", W)
-                if Wt is not None:
-                    np.save(tmp / f"{name}.W_tgt.npy", Wt)
-                maps[name] = {"W": f"{name}.W.npy", "W_tgt": None if Wt is None else f"{name}.W_tgt.npy"}
-            Dictionary(self.seed_words_).save(tmp / "seeds.txt")
-            meta = {"format": "align-rerank", "version": FORMAT_VERSION, "params": self.get_params(),
-                    "model_file": model_file, "feature_names": self.feature_names_, "maps": maps,
-                    "has_extra": self.has_extra_, "src_normalize": self.src_norm_.to_json(),
-                    "tgt_normalize": self.tgt_norm_.to_json(), "importances": self.importances_,
-                    "train": self.train_, "timing": self.timing_}
-            if self.has_extra_:
-                meta.update(extra_src_normalize=self.extra_src_norm_.to_json(),
-                            extra_tgt_normalize=self.extra_tgt_norm_.to_json())
-            (tmp / "rerank.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
-            old = None
-            if directory.exists():
-                old = directory.with_name(f".{directory.name}.old{os.getpid()}")
-                os.replace(directory, old)
-            os.replace(tmp, directory)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        with folder_swap(directory, markers=("rerank.json",)) as tmp:
+            self.write_files(tmp)
+
+    def write_files(self, directory: str | os.PathLike) -> None:
+        """Write into an existing folder: rerank.json (parameters, feature names, normalisers, figures), the
+        model in its library's text format (model.txt for LightGBM, model.json for logistic regression),
+        each map's matrices as .npy and the seed pairs as text (no pickle)."""
+        self._check_fitted()
+        tmp = Path(directory)
+        model_file = "model.txt" if self.model == "lightgbm" else "model.json"
+        (tmp / model_file).write_text(self.model_.to_text(), encoding="utf-8")
+        maps = {}
+        for name, (W, Wt) in [*self.maps_.items(), *([("extra", self.extra_map_)] if self.has_extra_ else [])]:
+            np.save(tmp / f"{name}.W.npy", W)
+            if Wt is not None:
+                np.save(tmp / f"{name}.W_tgt.npy", Wt)
+            maps[name] = {"W": f"{name}.W.npy", "W_tgt": None if Wt is None else f"{name}.W_tgt.npy"}
+        Dictionary(self.seed_words_).save(tmp / "seeds.txt")
+        meta = {"format": "align-rerank", "version": FORMAT_VERSION, "params": self.get_params(),
+                "model_file": model_file, "feature_names": self.feature_names_, "maps": maps,
+                "has_extra": self.has_extra_, "src_normalize": self.src_norm_.to_json(),
+                "tgt_normalize": self.tgt_norm_.to_json(), "importances": self.importances_,
+                "train": self.train_, "timing": self.timing_}
+        if self.has_extra_:
+            meta.update(extra_src_normalize=self.extra_src_norm_.to_json(),
+                        extra_tgt_normalize=self.extra_tgt_norm_.to_json())
+        (tmp / "rerank.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+
+    def summary(self) -> dict:
+        """What a job reports about the fitted reranker: parameters, cross-fitted figures, importances, time."""
+        self._check_fitted()
+        return {"params": self.get_params(), "train": self.train_, "seed_pairs": len(self.seed_words_),
+                "importances": dict(sorted(self.importances_.items(), key=lambda kv: -kv[1])),
+                "timing": self.timing_}
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "Reranker":

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..retrieval import unit_rows
-from ..similarity import top_rows
+from ..space.normalize import unit_rows
+from ..search.topk import top_rows
 
 PRUNE_SOURCES = 2048  # sources giving every target a cheap lower bound of r_S
 COLUMN_BLOCK = 2048  # target rows per product block in `MappedSpace.ensure_columns`
