@@ -183,3 +183,26 @@ def test_cli_rerank_end_to_end(twins, tmp_path):
     assert again["csls"]["precision_at_1"] == ev["csls"]["precision_at_1"]
     bad = run_cli(args[:-4] + ["--rerank-maps", "procrustes,nope", "--json", "--quiet"])
     assert bad.exit_code == 2 and "unknown candidate map 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_import_align_loads_no_reranking_library():
+    import subprocess
+    import sys
+
+    code = ("import sys, align, align.cli, align.rerank; "
+            "print([m for m in ('lightgbm', 'sklearn', 'rapidfuzz') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_rerank_options_default_to_the_library():
+    import click
+
+    from align.cli import cli
+    from align.rerank import DEFAULT_K, DEFAULT_MAPS, DEFAULT_MODEL
+
+    cmd = cli.commands["procrustes"]
+    ctx = click.Context(cmd)
+    got = {p.name: p.get_default(ctx) for p in cmd.params}
+    assert got["rerank_k"] == DEFAULT_K and got["rerank_model"] == DEFAULT_MODEL
+    assert got["rerank_maps"] == " ".join(DEFAULT_MAPS) and got["rerank"] is False
