@@ -206,3 +206,27 @@ def test_cli_rerank_options_default_to_the_library():
     got = {p.name: p.get_default(ctx) for p in cmd.params}
     assert got["rerank_k"] == DEFAULT_K and got["rerank_model"] == DEFAULT_MODEL
     assert got["rerank_maps"] == " ".join(DEFAULT_MAPS) and got["rerank"] is False
+
+
+def test_an_extra_space_adds_the_encoder_features(twins, tmp_path):
+    """Another embedding of (some of) the same words, e.g. an encoder's: its map's scores are one more
+    feature group, its candidates join the lists, and it must be given again to apply the reranker."""
+    src, tgt, train, test = twins
+    rng = np.random.default_rng(7)
+    keep_s, keep_t = src.words[:250], tgt.words[: len(tgt) - 40]  # some words have no extra vector
+    es = Embeddings(keep_s, src.lookup(keep_s) @ rng.normal(size=(24, 16)).astype(np.float32))
+    et = Embeddings(keep_t, rng.normal(size=(len(keep_t), 16)).astype(np.float32))
+    r = _fit(src, tgt, train, exclude=("string", "family", "seedlike"))
+    rx = Reranker(k=10, maps=("procrustes",), score_folds=False, threads=1, model_params={"num_rounds": 60},
+                  exclude=("string", "family", "seedlike")).fit(src, tgt, train, extra=(es, et))
+    assert any(n.startswith("encoder.") for n in rx.feature_names_)
+    assert not any(n.startswith("encoder.") for n in r.feature_names_)
+    with pytest.raises(InputError, match="extra space"):
+        rx.evaluate(src, tgt, test)
+    res = rx.evaluate(src, tgt, test, extra=(es, et))
+    assert res["n_queries"] == 80
+    rx.save(tmp_path / "x")
+    back = Reranker.load(tmp_path / "x")
+    rows = np.array([src.index[s] for s, _ in test.pairs])
+    a, b = rx.rank(src, tgt, rows, extra=(es, et)), back.rank(src, tgt, rows, extra=(es, et))
+    assert np.array_equal(a[1], b[1])

@@ -26,6 +26,14 @@ class ExtraSpace:
     src_rows: np.ndarray
     tgt_rows: np.ndarray
 
+    @property
+    def tgt_back(self) -> np.ndarray:
+        """For each row of the extra target space, its row in the main target space (-1: none)."""
+        back = np.full(len(self.Y), -1, dtype=np.int64)
+        held = np.flatnonzero(self.tgt_rows >= 0)
+        back[self.tgt_rows[held]] = held
+        return back
+
 
 @dataclass
 class View:
@@ -82,14 +90,24 @@ def make_view(X: np.ndarray, Y: np.ndarray, maps: dict[str, tuple[np.ndarray, np
 
 
 def candidate_pairs(view: View, rows: np.ndarray, k: int, src_words: list[str], tgt_words: list[str]) -> Pairs:
-    """The union of the maps' CSLS top-k of each query row, with all features."""
+    """The union of the maps' CSLS top-k of each query row (the extra space's too, for the queries it holds),
+    with all features."""
     rows = np.asarray(rows, dtype=np.int64)
     n_tgt = len(tgt_words)
+    query_ids = np.arange(len(rows))[:, None]
     stats, keys = {}, []
     for name, space in view.spaces.items():
         stats[name] = st = QueryStats(space, rows)
         _, ids = space.csls_topk(st.cos, st.r_T, k)
-        keys.append((np.arange(len(rows))[:, None] * n_tgt + ids).ravel())
+        keys.append((query_ids * n_tgt + ids).ravel())
+    if view.extra is not None:
+        space, ex = view.extra
+        q = ex.src_rows[rows]
+        extra_stats = QueryStats(space, np.maximum(q, 0))
+        _, ids = space.csls_topk(extra_stats.cos, extra_stats.r_T, k)
+        main = ex.tgt_back[ids]  # the extra space's targets as rows of the main target space
+        held = (main >= 0) & (q[:, None] >= 0)
+        keys.append((query_ids * n_tgt + main)[held])
     uniq, agree = np.unique(np.concatenate(keys), return_counts=True)
     group, tgt = uniq // n_tgt, uniq % n_tgt
     feats: dict[str, np.ndarray] = {}
@@ -105,10 +123,8 @@ def candidate_pairs(view: View, rows: np.ndarray, k: int, src_words: list[str], 
     feats.update(string_features([src_words[i] for i in rows[group]], [tgt_words[j] for j in tgt]))
     if view.extra is not None:
         space, ex = view.extra
-        q = ex.src_rows[rows]
-        st = QueryStats(space, np.maximum(q, 0))
         t = ex.tgt_rows[tgt]
         valid = (q[group] >= 0) & (t >= 0)
-        for key, val in space_features(space, st, group, np.maximum(t, 0), "encoder", valid).items():
+        for key, val in space_features(space, extra_stats, group, np.maximum(t, 0), "encoder", valid).items():
             feats[f"encoder.{key}"] = val
     return Pairs(rows, group, tgt, feats)

@@ -51,10 +51,11 @@ def list_stats(score: np.ndarray, group: np.ndarray, n_queries: int) -> tuple[np
     best = np.full(n_queries, np.nan, dtype=np.float64)
     nonempty = starts[:-1] < starts[1:]
     best[nonempty] = ss[starts[:-1][nonempty]]
-    to_best = s - best[group]
     nxt = np.full(len(s), np.nan)
     same = sorted_group[:-1] == sorted_group[1:]
-    nxt[:-1][same] = ss[:-1][same] - ss[1:][same]
+    with np.errstate(invalid="ignore"):  # -inf − -inf (pairs without a score): NaN, as wanted
+        to_best = s - best[group]
+        nxt[:-1][same] = ss[:-1][same] - ss[1:][same]
     to_next = np.empty(len(s), dtype=np.float64)
     to_next[order] = nxt
     bad = ~np.isfinite(s)
