@@ -19,7 +19,8 @@ named `GROUP.what` (or `GROUP.MAP.what`); the groups are what the ablation remov
 - `freq`: frequency ranks of both words (vocabulary rows) and their difference;
 - `string`: normalised edit similarity, Jaro-Winkler, common prefix, character n-gram overlap, identity,
   length ratio;
-- `encoder`: the `csls`/`nn`/`rank`/`hubness` features of an extra space (e.g. the bridge encoder).
+- `encoder`: the `csls`/`nn`/`rank`/`hubness`/`reverse` features of an extra space (e.g. the bridge
+  encoder's vectors, mapped by their own Procrustes map); NaN where it lacks a word.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from ..errors import AlignError, InputError
 MODELS: tuple[str, ...] = ("lightgbm", "logistic")
 LIGHTGBM_PARAMS: dict = {"objective": "lambdarank", "learning_rate": 0.05, "num_leaves": 7,
                          "min_data_in_leaf": 50, "feature_fraction": 0.8, "lambda_l2": 1.0,
-                         "lambdarank_truncation_level": 20, "eval_at": [1], "num_rounds": 200}
+                         "lambdarank_truncation_level": 20, "num_rounds": 200}
 LOGISTIC_PARAMS: dict = {"C": 1.0, "max_iter": 2000}
 
 
