@@ -14,8 +14,8 @@ named `GROUP.what` (or `GROUP.MAP.what`); the groups are what the ablation remov
   frequent);
 - `neighbours`: how near the candidate is, in the target space, to the seed translations of the query's
   nearest seed sources (a local, non-linear view of the dictionary), and whether it is one of them;
-- `seedlike`: how much the candidate looks like the seed targets (align.seedlike: a linear classifier of
-  the target vectors; dictionaries list one kind of form, e.g. citation forms);
+- `seedlike`: how much the candidate looks like the seed targets, by its vector (align.aligners.seedlike)
+  and by its ending (`suffix_seed_likeness`): dictionaries list one kind of form, e.g. citation forms;
 - `freq`: frequency ranks of both words (vocabulary rows) and their difference;
 - `string`: normalised edit similarity, Jaro-Winkler, common prefix, character n-gram overlap, identity,
   length ratio;
