@@ -29,15 +29,21 @@ def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, max_vocab, exclude_iden
 
     src, tgt = load_pair(src_emb, tgt_emb, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
+    raw, reranker = (src, tgt), None
     if mapping is not None:
         from ..space.mapping import Mapping
+        from .mapping import load_reranker
 
         m = Mapping.load(mapping)
+        reranker = load_reranker(mapping)
         src, tgt = m.transform_embeddings(src), m.normalize_target(tgt)
     d = Dictionary.load(dico)
     methods = RETRIEVALS if retrieval == "all" else (retrieval,)
     results = {m: evaluate_bli(src, tgt, d, m, exclude_identical=exclude_identical, csls_k=csls_k,
                                isf_beta=isf_beta, show_progress=not quiet).to_dict() for m in methods}
+    if reranker is not None:  # the mapping's saved reranker, on the same queries
+        results["rerank"] = reranker.evaluate(*raw, d.without_identical() if exclude_identical else d)
+        methods = (*methods, "rerank")
     if as_json:
         echo_json(results[methods[0]] if len(methods) == 1 else {"results": results})
         return

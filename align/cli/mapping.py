@@ -52,10 +52,11 @@ def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, side, as_js
 @click.option("--tgt-emb", type=str, default=None, help="Target vectors (default: those the mapping was fitted on).")
 @click.option("--retrieval", type=click.Choice(RETRIEVALS), default="csls", show_default=True)
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--no-rerank", is_flag=True, help="Ignore a reranker saved with the mapping (plain retrieval).")
 @max_vocab_option
 @common_output
-def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, max_vocab, as_json, quiet):
-    """Print the k best translations of WORDS with their scores."""
+def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank, max_vocab, as_json, quiet):
+    """Print the k best translations of WORDS with their scores (reranked when the mapping has a reranker)."""
     import numpy as np
 
     from ..space.mapping import Mapping
@@ -71,6 +72,16 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, max_vocab,
     missing = [w for w in words if w not in src and src.subword_model is None]
     if missing:
         raise InputError(f"not in the source vocabulary: {', '.join(missing)}")
+    reranker = None if no_rerank else load_reranker(mapping_dir)
+    if reranker is not None:
+        result = {w: [{"word": t, "score": sc} for t, sc in cands]
+                  for w, cands in reranker.translate(src, tgt, list(words), k).items()}
+        if as_json:
+            echo_json({"retrieval": "rerank", "translations": result})
+            return
+        for w, cands in result.items():
+            click.echo(f"{w}: " + ", ".join(f"{c['word']} ({c['score']:.3f})" for c in cands))
+        return
     extra = [w for w in words if w not in src]
     if extra:  # OOV words of a .bin model: append their subword vectors to the search space
         src = type(src)(src.words + extra, np.vstack([src.vectors, src.lookup(extra, oov=True)]),
@@ -85,6 +96,20 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, max_vocab,
         return
     for w, cands in result.items():
         click.echo(f"{w}: " + ", ".join(f"{c['word']} ({c['score']:.3f})" for c in cands))
+
+
+def load_reranker(mapping_dir: str):
+    """The reranker saved in a mapping folder's rerank/ (align procrustes --rerank), or None."""
+    from pathlib import Path
+
+    from ..jobs.outputs import RERANK_DIR
+
+    d = Path(mapping_dir) / RERANK_DIR
+    if not (d / "rerank.json").exists():
+        return None
+    from ..rerank import Reranker
+
+    return Reranker.load(d)
 
 
 COMMANDS = (apply_cmd, translate_cmd)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from ..aligners import ProcrustesAligner, RCSLSAligner
+from ..rerank import Reranker
+from ..rerank.models import MODELS as RERANK_MODELS
 from ..search.induction import MODES
 from .common import (api_option, common_output, echo_json, format_bli_table, load_pair, max_vocab_option,
                      report_load_warnings, resolve_dictionary, resolve_vectors)
@@ -44,10 +46,17 @@ P, R = ProcrustesAligner, RCSLSAligner
 @click.option("--output", type=click.Path(file_okay=False), default=None, help="Write the mapping and outputs here.")
 @api_option(P, "seed", type=int)
 @click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
+@click.option("--rerank", is_flag=True,
+              help="Also learn a reranker of the CSLS candidates on the seeds (cross-fitted; align.rerank), "
+                   "report eval.rerank and save it with the mapping (needs align[rerank]).")
+@api_option(Reranker, "k", "--rerank-k", type=click.IntRange(min=10),
+            help="Reranking: each candidate map's CSLS top-k joins a query's candidates.")
+@api_option(Reranker, "maps", "--rerank-maps", help="Reranking: candidate maps (procrustes, multistep, refined, rcsls).")
+@api_option(Reranker, "model", "--rerank-model", type=click.Choice(RERANK_MODELS), help="Reranking: the ranking model.")
 @common_output
 def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
                    refine_vocab, whiten, reweight, refine_filter, epochs, lr, orthogonal, normalize, max_vocab,
-                   output, seed, no_cache, as_json, quiet):
+                   output, seed, no_cache, rerank, rerank_k, rerank_maps, rerank_model, as_json, quiet):
     """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
     import time
 
@@ -67,6 +76,8 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
             eval_path = resolve_dictionary(src_lang, tgt_lang, None, "test")
         except AlignError:
             eval_path = None
+    reranker = (Reranker(k=rerank_k, maps=rerank_maps, model=rerank_model, seed=seed, show_progress=not quiet)
+                if rerank else None)  # checks the options before anything is loaded
     src, tgt = load_pair(src_path, tgt_path, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
     seeds = build_seeds(train_spec, src, tgt)
@@ -77,7 +88,8 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     else:
         params = dict(normalize=steps, epochs=epochs, lr=lr, orthogonal=orthogonal, seed=seed)
     _, metrics = run_alignment(src, tgt, seeds, method=method, dico_eval=test, output=output, src_lang=src_lang,
-                               tgt_lang=tgt_lang, started=started, show_progress=not quiet, **params)
+                               tgt_lang=tgt_lang, started=started, reranker=reranker, show_progress=not quiet,
+                               **params)
     if as_json:
         echo_json(metrics)
         return
@@ -96,6 +108,11 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     if metrics.get("converged_at") is not None:
         click.echo(f"  converged: iteration {metrics['converged_at']} induced the pairs it was fitted on; "
                    "later rounds would repeat it")
+    if "rerank" in metrics:
+        t = metrics["rerank"]["train"]
+        click.echo(f"  reranker: cross-fitted training P@1 {t.get('rerank_precision_at_1')} "
+                   f"(maps' CSLS {', '.join(f'{m} {v}' for m, v in t['csls_precision_at_1'].items())}), "
+                   f"fitted in {metrics['rerank']['timing']['fit_seconds']:.1f} s")
     if "eval" in metrics:
         click.echo(format_bli_table(list(metrics["eval"].items())))
     if output:

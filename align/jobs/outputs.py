@@ -13,6 +13,9 @@ from ..space.mapping import Mapping
 from ..store.vectors import Embeddings
 
 
+RERANK_DIR = "rerank"  # a reranker saved with the mapping (align.rerank)
+
+
 def mapped_spaces(mapping: Mapping, src: Embeddings, tgt: Embeddings) -> tuple[Embeddings, Embeddings]:
     """Both sides in the shared space: the mapped source, and the normalised (with W_tgt, mapped) target."""
     return mapping.transform_embeddings(src), mapping.normalize_target(tgt)
@@ -29,11 +32,12 @@ def mapped_texts(mapping: Mapping, spaces: tuple[Embeddings, Embeddings]) -> tup
 def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Embeddings, metrics: dict,
                   induced: Induced | None = None, refine_vocab: int = REFINE_VOCAB, *,
                   spaces: tuple[Embeddings, Embeddings] | None = None,
-                  texts: tuple[bytes, bytes | None] | None = None) -> dict:
+                  texts: tuple[bytes, bytes | None] | None = None, reranker=None) -> dict:
     """Write the output folder `output`: the mapping, `<src>.mapped.vec` (and `<tgt>.mapped.vec` when the
     mapping moves the target side), `induced.txt` (src tgt CSLS-score, best first; induced here when the
     aligner induced none) and metrics.json. `spaces`, `texts`: what `mapped_spaces` and `mapped_texts`
-    return, if already made. Returns the paths written (as they are once the folder is in place)."""
+    return, if already made; `reranker`: a fitted align.rerank.Reranker, written into `rerank/`. Returns the
+    paths written (as they are once the folder is in place)."""
     out = Path(output)
     mapped, mapped_tgt = mapped_spaces(mapping, src, tgt) if spaces is None else spaces
     src_text, tgt_text = mapped_texts(mapping, (mapped, mapped_tgt)) if texts is None else texts
@@ -44,6 +48,8 @@ def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Em
     if tgt_text is not None:
         paths["mapped_target_vectors"] = str(out / f"{mapping.info.get('tgt_lang', 'tgt')}.mapped.vec")
     paths.update(induced_dictionary=str(out / "induced.txt"), metrics=str(out / "metrics.json"))
+    if reranker is not None:
+        paths["reranker"] = str(out / RERANK_DIR)
     with folder_swap(out) as tmp:
         mapping.write_files(tmp)
         (tmp / src_name).write_bytes(src_text)
@@ -54,6 +60,9 @@ def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Em
             for i in order:
                 a, b = induced.pairs[i]
                 f.write(f"{src.words[int(a)]} {tgt.words[int(b)]} {float(induced.scores[i]):.6f}\n")
+        if reranker is not None:
+            (tmp / RERANK_DIR).mkdir()
+            reranker.write_files(tmp / RERANK_DIR)
         with open(tmp / "metrics.json", "w", encoding="utf-8") as f:  # last: its presence marks a whole folder
             json.dump({**metrics, "outputs": paths}, f, indent=1, ensure_ascii=False)
     return paths

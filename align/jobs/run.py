@@ -37,7 +37,7 @@ def evaluate_mapping(mapping: Mapping, src: Embeddings, tgt: Embeddings, dico: D
 def run_alignment(src: Embeddings, tgt: Embeddings, seeds: Dictionary | None = None, *,
                   method: str = "procrustes", dico_eval: Dictionary | None = None,
                   output: str | Path | None = None, src_lang: str = "src", tgt_lang: str = "tgt",
-                  started: float | None = None, **params) -> tuple[Mapping, dict]:
+                  started: float | None = None, reranker=None, **params) -> tuple[Mapping, dict]:
     """Fit `method` (on `seeds`, or without any for a seedless method), evaluate on `dico_eval` (NN and CSLS),
     write the output folder; return (mapping, metrics).
 
@@ -45,6 +45,9 @@ def run_alignment(src: Embeddings, tgt: Embeddings, seeds: Dictionary | None = N
     its verdict `failed` and the criteria of its restarts), `seed_pairs` (coverage of the seeds), `eval`,
     `seconds` and `device`. The outputs are written only after the evaluation has succeeded; the caller
     decides how to report a failed seedless run.
+
+    `reranker` (an unfitted align.rerank.Reranker, needs seeds): fitted on the seeds after the mapping,
+    evaluated on the same queries as `eval.rerank`, summarised as `rerank` and saved in the folder's rerank/.
     """
     started = time.perf_counter() if started is None else started
     aligner = make_aligner(method, **params)
@@ -66,12 +69,21 @@ def run_alignment(src: Embeddings, tgt: Embeddings, seeds: Dictionary | None = N
                                                                                                   False),
                                            spaces=spaces)
         texts = None if pending is None else pending.result()
+    if reranker is not None:
+        if seeds is None:
+            from ..errors import InputError
+
+            raise InputError("reranking needs a seed dictionary")
+        reranker.fit(src, tgt, seeds)
+        metrics["rerank"] = reranker.summary()
+        if dico_eval is not None:
+            metrics["eval"]["rerank"] = reranker.evaluate(src, tgt, dico_eval)
     if output is not None:
         metrics["seconds"] = round(time.perf_counter() - started, 3)
         metrics["device"] = describe_device()
         metrics["outputs"] = write_outputs(output, mapping, src, tgt, metrics, aligner.induced_,
                                            refine_vocab=getattr(aligner, "refine_vocab", REFINE_VOCAB),
-                                           spaces=spaces, texts=texts)
+                                           spaces=spaces, texts=texts, reranker=reranker)
     metrics["seconds"] = round(time.perf_counter() - started, 3)
     metrics["device"] = describe_device()
     return mapping, metrics

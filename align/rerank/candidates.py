@@ -1,0 +1,130 @@
+"""Candidate lists: the union of each map's exact CSLS top-k for every query, with every pair's features.
+
+A `View` is one set of fitted maps applied to the normalised spaces; `candidate_pairs` turns a View and
+query rows into `Pairs`. An optional extra space (another embedding of the same words, e.g. the bridge
+encoder's) adds the `encoder` feature group; its rows are looked up through the words.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .features import (QueryStats, family_features, frequency_features, neighbour_features, space_features,
+                       string_features, suffix_seed_likeness)
+from ..space.normalize import unit_rows
+from .search import MappedSpace
+
+
+@dataclass
+class ExtraSpace:
+    """Normalised matrices of another embedding of both languages and, for each row of the main spaces,
+    its row there (-1 when the word is missing)."""
+
+    X: np.ndarray
+    Y: np.ndarray
+    src_rows: np.ndarray
+    tgt_rows: np.ndarray
+
+    @property
+    def tgt_back(self) -> np.ndarray:
+        """For each row of the extra target space, its row in the main target space (-1: none)."""
+        back = np.full(len(self.Y), -1, dtype=np.int64)
+        held = np.flatnonzero(self.tgt_rows >= 0)
+        back[self.tgt_rows[held]] = held
+        return back
+
+
+@dataclass
+class View:
+    """Fitted maps applied to the normalised spaces: one MappedSpace per candidate map (main rows), and
+    optionally the extra space mapped by its own map."""
+
+    spaces: dict[str, MappedSpace]
+    extra: tuple[MappedSpace, ExtraSpace] | None = None
+    X: np.ndarray | None = None  # the normalised spaces, unit rows (for the neighbours' votes)
+    Y: np.ndarray | None = None
+    seeds: np.ndarray | None = None  # the (source row, target row) pairs the maps were fitted on
+    _seedlike: np.ndarray | None = None
+    _suffix: np.ndarray | None = None
+
+    def suffix_likeness(self, tgt_words: list[str]) -> np.ndarray:
+        """How much each target word's ending looks like the seed targets' (features.suffix_seed_likeness)."""
+        if self._suffix is None:
+            self._suffix = suffix_seed_likeness(tgt_words, self.seeds[:, 1], seed=0)
+        return self._suffix
+
+    def seed_likeness(self) -> np.ndarray:
+        """How much each target word looks like the seed targets (align.seedlike), computed once."""
+        if self._seedlike is None:
+            from ..aligners.seedlike import seed_likeness
+
+            self._seedlike = seed_likeness(self.Y, self.seeds[:, 1], seed=0).astype(np.float32)
+        return self._seedlike
+
+
+@dataclass
+class Pairs:
+    """(query, candidate) pairs: `group[i]` indexes `rows` (sorted ascending), `tgt[i]` is a target row."""
+
+    rows: np.ndarray
+    group: np.ndarray
+    tgt: np.ndarray
+    features: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.tgt)
+
+
+def make_view(X: np.ndarray, Y: np.ndarray, maps: dict[str, tuple[np.ndarray, np.ndarray | None]],
+              seeds: np.ndarray, csls_k: int = 10, depth: int = 100, extra: ExtraSpace | None = None,
+              extra_map: tuple[np.ndarray, np.ndarray | None] | None = None) -> View:
+    """Apply each fitted map (W, W_tgt), fitted on `seeds`, to the normalised matrices X (sources) and
+    Y (targets)."""
+    spaces = {name: MappedSpace(X @ W, Y if Wt is None else Y @ Wt, csls_k, depth) for name, (W, Wt) in maps.items()}
+    ex = None
+    if extra is not None and extra_map is not None:
+        W, Wt = extra_map
+        ex = (MappedSpace(extra.X @ W, extra.Y if Wt is None else extra.Y @ Wt, csls_k, depth), extra)
+    return View(spaces, ex, unit_rows(X), unit_rows(Y), np.asarray(seeds, dtype=np.int64))
+
+
+def candidate_pairs(view: View, rows: np.ndarray, k: int, src_words: list[str], tgt_words: list[str]) -> Pairs:
+    """The union of the maps' CSLS top-k of each query row (the extra space's too, for the queries it holds),
+    with all features."""
+    rows = np.asarray(rows, dtype=np.int64)
+    n_tgt = len(tgt_words)
+    query_ids = np.arange(len(rows))[:, None]
+    stats, keys = {}, []
+    for name, space in view.spaces.items():
+        stats[name] = st = QueryStats(space, rows)
+        _, ids = space.csls_topk(st.cos, st.r_T, k)
+        keys.append((query_ids * n_tgt + ids).ravel())
+    if view.extra is not None:
+        space, ex = view.extra
+        q = ex.src_rows[rows]
+        extra_stats = QueryStats(space, np.maximum(q, 0))
+        _, ids = space.csls_topk(extra_stats.cos, extra_stats.r_T, k)
+        main = ex.tgt_back[ids]  # the extra space's targets as rows of the main target space
+        held = (main >= 0) & (q[:, None] >= 0)
+        keys.append((query_ids * n_tgt + main)[held])
+    uniq, agree = np.unique(np.concatenate(keys), return_counts=True)
+    group, tgt = uniq // n_tgt, uniq % n_tgt
+    feats: dict[str, np.ndarray] = {}
+    for name, space in view.spaces.items():
+        feats.update(space_features(space, stats[name], group, tgt, name))
+    feats["agree.maps"] = agree.astype(np.float32)
+    mean_csls = np.mean([feats[f"csls.{name}.score"] for name in view.spaces], axis=0)
+    feats.update(family_features(group, tgt, tgt_words, mean_csls))
+    feats.update(neighbour_features(view.X, view.Y, view.seeds, rows, group, tgt))
+    feats["seedlike.score"] = view.seed_likeness()[tgt]
+    feats["seedlike.suffix"] = view.suffix_likeness(tgt_words)[tgt]
+    feats.update(frequency_features(rows[group], tgt))
+    feats.update(string_features([src_words[i] for i in rows[group]], [tgt_words[j] for j in tgt]))
+    if view.extra is not None:
+        space, ex = view.extra
+        t = ex.tgt_rows[tgt]
+        valid = (q[group] >= 0) & (t >= 0)
+        for key, val in space_features(space, extra_stats, group, np.maximum(t, 0), "encoder", valid).items():
+            feats[f"encoder.{key}"] = val
+    return Pairs(rows, group, tgt, feats)

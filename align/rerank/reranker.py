@@ -1,0 +1,379 @@
+"""The reranker: candidate maps, cross-fitted features and a ranking model, fitted on the seed dictionary.
+
+`Reranker(...).fit(src, tgt, seeds)` cross-fits (see `crossfit`) to learn the ranking model, then fits the
+candidate maps on all seeds; `rank`, `translate` and `evaluate` re-rank the candidates of any query.
+Parameters are stored as given; what fit learns ends with an underscore.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .._io import progress as _progress
+from ..store.dictionary import Dictionary
+from ..store.vectors import Embeddings
+from ..errors import InputError
+from ..space.normalize import DEFAULT_STEPS, Normalizer, parse_steps
+from .candidates import ExtraSpace, Pairs, View, candidate_pairs, make_view
+from .crossfit import gold_labels, source_folds
+from .features import GROUPS, list_stats, stack
+from .maps import fit_map, parse_maps
+from .models import MODELS, make_model, require
+
+# The defaults, read by the CLI too (one definition).
+DEFAULT_K = 30
+DEFAULT_MAPS: tuple[str, ...] = ("multistep", "refined")
+DEFAULT_MODEL = "lightgbm"
+DEFAULT_FOLDS = 5
+FORMAT_VERSION = 1
+EXTRA_MAP = "procrustes"  # the map fitted in an extra space (e.g. the bridge encoder's)
+
+
+class Reranker:
+    """Learned reranking of CSLS translation candidates.
+
+    - `k`: each candidate map's CSLS top-k joins the candidate list of a query (the list is their union);
+    - `maps`: candidate maps (align.rerank.maps.MAPS), e.g. ("procrustes", "multistep");
+    - `model`: "lightgbm" (lambdarank) or "logistic"; `model_params` override its defaults;
+    - `folds`: cross-fitting folds by source word; `seed`: folds and model;
+    - `exclude`: feature groups left out (align.rerank.features.GROUPS);
+    - `score_folds`: also fit the model K times to report its cross-fitted P@1 on the training queries;
+    - `keep_crossfit`: keep the cross-fitted candidates (`crossfit_`) so that `refit_model` can try other
+      models or feature groups without recomputing them (ablations).
+    Learnt: `maps_`, `model_`, `feature_names_`, `importances_`, `train_` (cross-fitted figures),
+    `src_norm_`, `tgt_norm_` (and `extra_*_` with an extra space), `fit_seconds_`.
+    """
+
+    def __init__(self, k: int = DEFAULT_K, maps: Sequence[str] | str = DEFAULT_MAPS, model: str = DEFAULT_MODEL,
+                 folds: int = DEFAULT_FOLDS, seed: int = 0, *, normalize=DEFAULT_STEPS, csls_k: int = 10,
+                 depth: int = 100, exclude: Sequence[str] = (), model_params: dict | None = None,
+                 score_folds: bool = True, keep_crossfit: bool = False, threads: int = 0,
+                 show_progress: bool = False):
+        if k < 10:
+            raise InputError(f"the reranker needs k >= 10 candidates per map (P@10 is reported), got {k}")
+        if model not in MODELS:
+            raise InputError(f"unknown reranking model {model!r}; choose from {', '.join(MODELS)}")
+        unknown = [g for g in exclude if g not in GROUPS]
+        if unknown:
+            raise InputError(f"unknown feature group {unknown[0]!r}; choose from {', '.join(GROUPS)}")
+        parse_maps(maps)
+        self.k, self.maps, self.model, self.folds, self.seed = k, maps, model, folds, seed
+        self.normalize, self.csls_k, self.depth = normalize, csls_k, depth
+        self.exclude, self.model_params, self.score_folds = exclude, model_params, score_folds
+        self.keep_crossfit, self.threads, self.show_progress = keep_crossfit, threads, show_progress
+
+    def get_params(self) -> dict:
+        return {"k": self.k, "maps": list(parse_maps(self.maps)), "model": self.model, "folds": self.folds,
+                "seed": self.seed, "normalize": list(parse_steps(self.normalize)), "csls_k": self.csls_k,
+                "depth": self.depth, "exclude": list(self.exclude), "model_params": self.model_params}
+
+    # ---- spaces ------------------------------------------------------------------------------------
+    def _extra_space(self, src: Embeddings, tgt: Embeddings, extra, fit: bool) -> ExtraSpace | None:
+        if extra is None:
+            return None
+        es, et = extra
+        if fit:
+            self.extra_src_norm_ = Normalizer(parse_steps(self.normalize))
+            self.extra_tgt_norm_ = Normalizer(parse_steps(self.normalize))
+            EX, EY = self.extra_src_norm_.fit_transform(es.vectors), self.extra_tgt_norm_.fit_transform(et.vectors)
+        else:
+            EX, EY = self.extra_src_norm_.transform(es.vectors), self.extra_tgt_norm_.transform(et.vectors)
+        src_rows = np.fromiter((es.index.get(w, -1) for w in src.words), dtype=np.int64, count=len(src))
+        tgt_rows = np.fromiter((et.index.get(w, -1) for w in tgt.words), dtype=np.int64, count=len(tgt))
+        return ExtraSpace(EX, EY, src_rows, tgt_rows)
+
+    @staticmethod
+    def _extra_pairs(space: ExtraSpace, pairs: np.ndarray) -> np.ndarray:
+        p = np.column_stack([space.src_rows[pairs[:, 0]], space.tgt_rows[pairs[:, 1]]])
+        return p[(p >= 0).all(axis=1)]
+
+    def _fit_maps(self, X, Y, pairs, space: ExtraSpace | None):
+        maps = {name: fit_map(name, X, Y, pairs) for name in parse_maps(self.maps)}
+        extra_map = None
+        if space is not None:
+            ep = self._extra_pairs(space, pairs)
+            if len(ep) == 0:
+                raise InputError("no seed pair has both words in the extra space")
+            extra_map = fit_map(EXTRA_MAP, space.X, space.Y, ep)
+        return maps, extra_map
+
+    # ---- fitting -----------------------------------------------------------------------------------
+    def fit(self, src: Embeddings, tgt: Embeddings, seeds: Dictionary,
+            extra: tuple[Embeddings, Embeddings] | None = None) -> "Reranker":
+        """Cross-fit the features of the seed queries, learn the ranking model, fit the maps on all seeds.
+
+        `extra`: (source, target) Embeddings of another space holding (some of) the same words, e.g. the
+        bridge encoder's vectors; its Procrustes map's scores become the `encoder` feature group."""
+        start = time.perf_counter()
+        require(self.model)
+        if src.dim != tgt.dim:
+            raise InputError(f"dimension mismatch: source vectors have {src.dim} dimensions, target vectors {tgt.dim}")
+        pairs = seeds.indices(src, tgt)
+        if len(pairs) == 0:
+            raise InputError("no seed pair has both words in the vocabularies", seeds.path or seeds.name or None)
+        steps = parse_steps(self.normalize)
+        self.src_norm_, self.tgt_norm_ = Normalizer(steps), Normalizer(steps)
+        X, Y = self.src_norm_.fit_transform(src.vectors), self.tgt_norm_.fit_transform(tgt.vectors)
+        space = self._extra_space(src, tgt, extra, fit=True)
+        self.has_extra_ = space is not None
+        folds = source_folds(pairs, self.folds, self.seed)
+        self.fold_fit_sources_ = [np.unique(f.fit_pairs[:, 0]) for f in folds]
+        self.fold_queries_ = [f.queries for f in folds]
+        parts: list[tuple[Pairs, np.ndarray]] = []
+        t0 = time.perf_counter()
+        for fold in _progress(folds, self.show_progress, desc="cross-fitting", unit="fold"):
+            maps, extra_map = self._fit_maps(X, Y, fold.fit_pairs, space)
+            view = make_view(X, Y, maps, fold.fit_pairs, self.csls_k, self.depth, space, extra_map)
+            P = candidate_pairs(view, fold.queries, self.k, src.words, tgt.words)
+            parts.append((P, gold_labels(P.rows, P.group, P.tgt, pairs)))
+        crossfit_seconds = time.perf_counter() - t0
+        model_seconds = self._learn(parts)
+        if self.keep_crossfit:
+            self.crossfit_ = parts
+        self.maps_, self.extra_map_ = self._fit_maps(X, Y, pairs, space)
+        self.seed_words_ = [(src.words[int(a)], tgt.words[int(b)]) for a, b in pairs]
+        self.fit_seconds_ = round(time.perf_counter() - start, 3)
+        self.timing_ = {"crossfit_seconds": round(crossfit_seconds, 3), "model_seconds": round(model_seconds, 3),
+                        "fit_seconds": self.fit_seconds_}
+        return self
+
+    def _learn(self, parts: list[tuple[Pairs, np.ndarray]]) -> float:
+        """Choose the features, report the cross-fitted figures and fit the model; returns its seconds."""
+        names = sorted(parts[0][0].features)
+        self.feature_names_ = [n for n in names if n.split(".", 1)[0] not in self.exclude]
+        Fs = [stack(P.features, self.feature_names_) for P, _ in parts]
+        t0 = time.perf_counter()
+        self.train_ = self._train_figures(parts, Fs)
+        self.model_ = self._fit_model([(F, P, y) for F, (P, y) in zip(Fs, parts)])
+        self.importances_ = self.model_.importances(self.feature_names_)
+        return time.perf_counter() - t0
+
+    def refit_model(self, *, model: str | None = None, model_params: dict | None = None,
+                    exclude: Sequence[str] | None = None) -> "Reranker":
+        """A copy with another model, model parameters or excluded feature groups, learnt from the kept
+        cross-fitted candidates (needs `keep_crossfit=True`); the maps are shared."""
+        if not hasattr(self, "crossfit_"):
+            raise InputError("refit_model needs a reranker fitted with keep_crossfit=True")
+        import copy
+
+        out = copy.copy(self)
+        if model is not None:
+            out.model = model
+        if model_params is not None:
+            out.model_params = model_params
+        if exclude is not None:
+            out.exclude = tuple(exclude)
+        seconds = out._learn(self.crossfit_)
+        out.timing_ = {**self.timing_, "model_seconds": round(seconds, 3)}
+        return out
+
+    def _fit_model(self, parts: list[tuple[np.ndarray, Pairs, np.ndarray]]):
+        """Fit the ranking model on the queries that have a gold candidate (the others carry no signal)."""
+        F, y, sizes = [], [], []
+        for Fp, P, lab in parts:
+            n_q = len(P.rows)
+            has = np.bincount(P.group, weights=lab, minlength=n_q) > 0
+            keep = has[P.group]
+            F.append(Fp[keep]), y.append(lab[keep])
+            sizes.append(np.bincount(P.group[keep], minlength=n_q)[has])
+        model = make_model(self.model, self.model_params, self.seed, self.threads)
+        return model.fit(np.vstack(F), np.concatenate(y), np.concatenate(sizes), self.feature_names_)
+
+    def _train_figures(self, parts: list[tuple[Pairs, np.ndarray]], Fs: list[np.ndarray]) -> dict:
+        """Cross-fitted P@1 on the seed queries: each map's CSLS (fitted on the other folds) and, with
+        `score_folds`, the reranker's (model fitted on the other folds' queries)."""
+        n = sum(len(P.rows) for P, _ in parts)
+        out: dict = {"queries": n}
+        hits = {name: 0 for name in parse_maps(self.maps)}
+        recall = 0
+        for P, y in parts:
+            recall += int((np.bincount(P.group, weights=y, minlength=len(P.rows)) > 0).sum())
+            for name in hits:
+                hits[name] += _hits_at_1(P.features[f"csls.{name}.score"], P.group, y, len(P.rows))
+        out["csls_precision_at_1"] = {name: round(100.0 * h / n, 2) for name, h in hits.items()}
+        out["candidate_recall"] = round(100.0 * recall / n, 2)
+        if self.score_folds:
+            rer = 0
+            for f, (P, y) in enumerate(parts):
+                others = [(Fs[g], parts[g][0], parts[g][1]) for g in range(len(parts)) if g != f]
+                m = self._fit_model(others)
+                rer += _hits_at_1(m.predict(Fs[f]), P.group, y, len(P.rows))
+            out["rerank_precision_at_1"] = round(100.0 * rer / n, 2)
+        return out
+
+    # ---- applying ----------------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise InputError("the reranker is not fitted")
+
+    def view(self, src: Embeddings, tgt: Embeddings, extra=None) -> View:
+        """The maps fitted on all seeds applied to `src` and `tgt` (normalised as at fit time)."""
+        self._check_fitted()
+        if self.has_extra_ and extra is None:
+            raise InputError("this reranker was fitted with an extra space (e.g. an encoder): pass it again")
+        X, Y = self.src_norm_.transform(src.vectors), self.tgt_norm_.transform(tgt.vectors)
+        space = self._extra_space(src, tgt, extra, fit=False) if self.has_extra_ else None
+        seeds = Dictionary(self.seed_words_).indices(src, tgt)
+        if len(seeds) == 0:
+            raise InputError("none of the reranker's seed pairs is in these vocabularies")
+        return make_view(X, Y, self.maps_, seeds, self.csls_k, self.depth, space, self.extra_map_)
+
+    def candidates(self, src: Embeddings, tgt: Embeddings, rows: np.ndarray, extra=None,
+                   view: View | None = None) -> Pairs:
+        """Candidate pairs with features for the source rows `rows` (sorted, distinct)."""
+        view = self.view(src, tgt, extra) if view is None else view
+        return candidate_pairs(view, np.asarray(rows, dtype=np.int64), self.k, src.words, tgt.words)
+
+    def predict(self, pairs: Pairs) -> np.ndarray:
+        """The model's score of each (query, candidate) pair: higher ranks first."""
+        self._check_fitted()
+        return self.model_.predict(stack(pairs.features, self.feature_names_))
+
+    def rank(self, src: Embeddings, tgt: Embeddings, rows, k: int = 10, extra=None) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` best reranked targets of each source row: (scores, target rows), both (len(rows), k), best
+        first, in the order of `rows`; padded with NaN / -1 where a query has fewer candidates."""
+        rows = np.asarray(rows, dtype=np.int64)
+        uniq, inv = np.unique(rows, return_inverse=True)
+        P = self.candidates(src, tgt, uniq, extra)
+        scores, ids = top_by_group(self.predict(P), P.group, P.tgt, len(uniq), k)
+        return scores[inv.ravel()], ids[inv.ravel()]
+
+    def translate(self, src: Embeddings, tgt: Embeddings, words: Sequence[str], k: int = 5,
+                  extra=None) -> dict[str, list[tuple[str, float]]]:
+        """The `k` best reranked translations of each word (which must be in `src`) with the model's score."""
+        missing = [w for w in words if w not in src.index]
+        if missing:
+            raise InputError(f"not in the source vocabulary: {', '.join(missing)}")
+        scores, ids = self.rank(src, tgt, [src.index[w] for w in words], k, extra)
+        return {w: [(tgt.words[int(j)], round(float(s), 6)) for s, j in zip(srow, irow) if j >= 0]
+                for w, srow, irow in zip(words, scores, ids)}
+
+    def evaluate(self, src: Embeddings, tgt: Embeddings, dico: Dictionary, extra=None) -> dict:
+        """BLI of the reranked candidates on `dico`, with the keys of `evaluate_bli` (retrieval 'rerank'), on
+        the same queries (distinct in-vocabulary test sources with an in-vocabulary gold translation)."""
+        from ..search.evaluate import BLIResult, bli_queries, precision_at
+        from ..device import describe as describe_device
+
+        start = time.perf_counter()
+        rows, gold, cov = bli_queries(src, tgt, dico)
+        if len(rows) == 0:
+            raise InputError("no dictionary pair has both words in the vocabularies", dico.path or dico.name or None)
+        _, ids = self.rank(src, tgt, rows, 10, extra)
+        p = precision_at(ids, gold)
+        return BLIResult("rerank", round(p[1], 4), round(p[5], 4), round(p[10], 4), int(len(rows)),
+                         round(cov.ratio, 6), cov.to_dict(), describe_device(),
+                         round(time.perf_counter() - start, 4)).to_dict()
+
+
+    # ---- saving ------------------------------------------------------------------------------------
+    def save(self, directory: str | os.PathLike) -> None:
+        """Write the reranker into `directory`, built aside and swapped in whole (see `write_files`)."""
+        from .._io import folder_swap
+
+        self._check_fitted()
+        with folder_swap(directory, markers=("rerank.json",)) as tmp:
+            self.write_files(tmp)
+
+    def write_files(self, directory: str | os.PathLike) -> None:
+        """Write into an existing folder: rerank.json (parameters, feature names, normalisers, figures), the
+        model in its library's text format (model.txt for LightGBM, model.json for logistic regression),
+        each map's matrices as .npy and the seed pairs as text (no pickle)."""
+        self._check_fitted()
+        tmp = Path(directory)
+        model_file = "model.txt" if self.model == "lightgbm" else "model.json"
+        (tmp / model_file).write_text(self.model_.to_text(), encoding="utf-8")
+        maps = {}
+        for name, (W, Wt) in [*self.maps_.items(), *([("extra", self.extra_map_)] if self.has_extra_ else [])]:
+            np.save(tmp / f"{name}.W.npy", W)
+            if Wt is not None:
+                np.save(tmp / f"{name}.W_tgt.npy", Wt)
+            maps[name] = {"W": f"{name}.W.npy", "W_tgt": None if Wt is None else f"{name}.W_tgt.npy"}
+        Dictionary(self.seed_words_).save(tmp / "seeds.txt")
+        meta = {"format": "align-rerank", "version": FORMAT_VERSION, "params": self.get_params(),
+                "model_file": model_file, "feature_names": self.feature_names_, "maps": maps,
+                "has_extra": self.has_extra_, "src_normalize": self.src_norm_.to_json(),
+                "tgt_normalize": self.tgt_norm_.to_json(), "importances": self.importances_,
+                "train": self.train_, "timing": self.timing_}
+        if self.has_extra_:
+            meta.update(extra_src_normalize=self.extra_src_norm_.to_json(),
+                        extra_tgt_normalize=self.extra_tgt_norm_.to_json())
+        (tmp / "rerank.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+
+    def summary(self) -> dict:
+        """What a job reports about the fitted reranker: parameters, cross-fitted figures, importances, time."""
+        self._check_fitted()
+        return {"params": self.get_params(), "train": self.train_, "seed_pairs": len(self.seed_words_),
+                "importances": dict(sorted(self.importances_.items(), key=lambda kv: -kv[1])),
+                "timing": self.timing_}
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> "Reranker":
+        """A reranker written by `save`; one-line errors for a missing or foreign directory."""
+        from .models import load_model
+
+        directory = Path(directory)
+        meta_path = directory / "rerank.json"
+        if not meta_path.exists():
+            raise InputError("not a reranker directory (rerank.json expected)", str(directory))
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"unreadable rerank.json ({exc})", str(meta_path)) from None
+        if meta.get("format") != "align-rerank":
+            raise InputError("not an align reranker", str(meta_path))
+        p = meta["params"]
+        r = cls(k=p["k"], maps=p["maps"], model=p["model"], folds=p["folds"], seed=p["seed"],
+                normalize=p["normalize"], csls_k=p["csls_k"], depth=p["depth"], exclude=p["exclude"],
+                model_params=p["model_params"])
+
+        def matrix(name: str | None):
+            if name is None:
+                return None
+            try:
+                return np.load(directory / name, allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise InputError(f"unreadable matrix ({exc})", str(directory / name)) from None
+
+        maps = {name: (matrix(f["W"]), matrix(f["W_tgt"])) for name, f in meta["maps"].items()}
+        r.has_extra_ = bool(meta["has_extra"])
+        r.extra_map_ = maps.pop("extra", None)
+        r.maps_ = maps
+        try:
+            text = (directory / meta["model_file"]).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"unreadable model ({exc.strerror})", str(directory / meta["model_file"])) from None
+        r.model_ = load_model(p["model"], text, p["model_params"], p["seed"])
+        r.feature_names_ = list(meta["feature_names"])
+        r.src_norm_ = Normalizer.from_json(meta["src_normalize"])
+        r.tgt_norm_ = Normalizer.from_json(meta["tgt_normalize"])
+        if r.has_extra_:
+            r.extra_src_norm_ = Normalizer.from_json(meta["extra_src_normalize"])
+            r.extra_tgt_norm_ = Normalizer.from_json(meta["extra_tgt_normalize"])
+        r.seed_words_ = Dictionary.load(directory / "seeds.txt").pairs
+        r.importances_, r.train_, r.timing_ = meta["importances"], meta["train"], meta.get("timing", {})
+        return r
+
+
+def _hits_at_1(score: np.ndarray, group: np.ndarray, label: np.ndarray, n_queries: int) -> int:
+    """How many queries have a gold pair as their best-scored candidate."""
+    rank, _, _ = list_stats(np.asarray(score, dtype=np.float64), group, n_queries)
+    return int(((rank == 0) & (label > 0)).sum())
+
+
+def top_by_group(score: np.ndarray, group: np.ndarray, tgt: np.ndarray, n_queries: int, k: int
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's `k` best (score, tgt), best first; ties broken by target row; NaN / -1 padding."""
+    order = np.lexsort((tgt, -score, group))
+    starts = np.searchsorted(group, np.arange(n_queries + 1))
+    pos = np.arange(len(order)) - starts[group[order]]
+    keep = pos < k
+    scores = np.full((n_queries, k), np.nan)
+    ids = np.full((n_queries, k), -1, dtype=np.int64)
+    g, p = group[order][keep], pos[keep]
+    scores[g, p], ids[g, p] = score[order][keep], tgt[order][keep]
+    return scores, ids

@@ -1,0 +1,73 @@
+"""Retrieval statistics of one mapped space for the reranker: exact CSLS candidates of a set of queries and,
+for any target asked about, its hubness term r_S and its best source cosines (for reverse ranks).
+
+Nothing builds a V_src × V_tgt matrix: the targets' statistics are computed for the columns that can
+matter (pruned as in `align.retrieval.csls_pruned`) and kept, so a later request for the same column is free.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..space.normalize import unit_rows
+from ..search.topk import top_rows
+
+PRUNE_SOURCES = 2048  # sources giving every target a cheap lower bound of r_S
+COLUMN_BLOCK = 2048  # target rows per product block in `MappedSpace.ensure_columns`
+
+
+class MappedSpace:
+    """Both sides of one map in the shared space (unit rows), with lazily computed per-target statistics.
+
+    `depth` best cosines are kept per query and per target: ranks deeper than `depth` are reported as
+    `depth` (a truncation the features share at training and at application time).
+    """
+
+    def __init__(self, X: np.ndarray, Y: np.ndarray, csls_k: int = 10, depth: int = 100):
+        self.X, self.Y = unit_rows(X), unit_rows(Y)
+        self.csls_k = csls_k
+        self.depth = min(depth, len(self.X))
+        self.r_S = np.full(len(self.Y), np.nan, dtype=np.float32)
+        self.src_top = np.full((len(self.Y), self.depth), np.nan, dtype=np.float32)  # best source cosines per target
+        self._lower: np.ndarray | None = None
+
+    def ensure_columns(self, cols: np.ndarray) -> None:
+        """Exact r_S and best source cosines of the target rows `cols` (those not yet known)."""
+        cols = np.unique(np.asarray(cols, dtype=np.int64))
+        todo = cols[np.isnan(self.r_S[cols])]
+        for s in range(0, len(todo), COLUMN_BLOCK):
+            blk = todo[s:s + COLUMN_BLOCK]
+            vals, _ = top_rows(self.Y[blk] @ self.X.T, self.depth)
+            self.src_top[blk] = vals
+            self.r_S[blk] = vals[:, :self.csls_k].mean(axis=1)
+
+    def lower_r_S(self) -> np.ndarray:
+        """A lower bound of r_S for every target: its mean over the nearest of a subset of sources."""
+        if self._lower is None:
+            sub = np.arange(min(PRUNE_SOURCES, len(self.X)))
+            vals, _ = top_rows(self.Y @ self.X[sub].T, min(self.csls_k, len(sub)))
+            # with fewer sources than csls_k the subset's mean is no bound: -1 bounds any cosine mean
+            self._lower = (vals.mean(axis=1) - 1e-5 if len(sub) >= self.csls_k
+                           else np.full(len(self.Y), -1.0, dtype=np.float32))
+        return self._lower
+
+    def query_stats(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(cosines to every target (n × V_tgt), r_T of each query, its `depth` best target cosines)."""
+        cos = self.X[np.asarray(rows, dtype=np.int64)] @ self.Y.T
+        top, _ = top_rows(cos, self.depth)
+        return cos, top[:, :self.csls_k].mean(axis=1), top
+
+    def csls_topk(self, cos: np.ndarray, r_T: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact CSLS top-k (scores, target rows) of the queries whose cosines are `cos`, best first.
+
+        A target's score is at most 2cos − L(y) with L a lower bound of r_S; exact r_S of the best bounded
+        targets gives each query its k-th best exact score τ, and only targets whose bound reaches some τ
+        are computed exactly (the same result as computing every r_S)."""
+        k = min(k, cos.shape[1])
+        upper = 2.0 * cos - self.lower_r_S()[None, :]
+        first = np.unique(top_rows(upper, k)[1])
+        self.ensure_columns(first)
+        tau = top_rows(2.0 * cos[:, first] - self.r_S[first][None, :], k)[0][:, -1]
+        cand = np.union1d(first, np.flatnonzero((upper >= tau[:, None]).any(axis=0)))
+        self.ensure_columns(cand)
+        scores, top = top_rows(2.0 * cos[:, cand] - self.r_S[cand][None, :], k)
+        return scores - r_T[:, None], cand[top].astype(np.int64)

@@ -1,0 +1,232 @@
+"""The learned reranker on built data: spelling decides where the map cannot, cross-fitting keeps each
+query's pairs out of the maps that score it, and a saved reranker ranks exactly as the fitted one."""
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("lightgbm")
+pytest.importorskip("sklearn")
+pytest.importorskip("rapidfuzz")
+
+from align import Dictionary, Embeddings, InputError  # noqa: E402
+from align.rerank import Reranker  # noqa: E402
+from align.rerank.crossfit import source_folds  # noqa: E402
+
+LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+
+
+def _word(rng, n=7) -> str:
+    return "".join(rng.choice(LETTERS, n))
+
+
+@pytest.fixture(scope="module")
+def twins():
+    """Each source word has two target words at the same distance from its rotated vector: its
+    translation, spelled like it (a cognate), and a decoy with another spelling. The map alone is a coin
+    toss between them; spelling decides. Rows are shuffled so that frequency says nothing."""
+    rng = np.random.default_rng(0)
+    n, dim = 300, 24
+    src_words = list(dict.fromkeys(_word(rng) for _ in range(3 * n)))[:n]
+    X = rng.normal(size=(n, dim)).astype(np.float32)
+    R = np.linalg.qr(rng.normal(size=(dim, dim)))[0].astype(np.float32)
+    centre = X @ R
+    noise = 0.25
+    tgt_words, tgt_vecs = [], []
+    for i, w in enumerate(src_words):
+        tgt_words += [w[:-1] + "o", _word(rng, 7) + "q"]
+        tgt_vecs += [centre[i] + noise * rng.normal(size=dim), centre[i] + noise * rng.normal(size=dim)]
+    order = rng.permutation(len(tgt_words))
+    tgt = Embeddings([tgt_words[j] for j in order], np.asarray(tgt_vecs, dtype=np.float32)[order])
+    src = Embeddings(src_words, X)
+    gold = [(w, w[:-1] + "o") for w in src_words]
+    return src, tgt, Dictionary(gold[:220]), Dictionary(gold[220:])
+
+
+def _fit(src, tgt, train, **kw) -> Reranker:
+    kw.setdefault("k", 10)
+    kw.setdefault("maps", ("procrustes",))
+    kw.setdefault("score_folds", False)
+    kw.setdefault("threads", 1)
+    kw.setdefault("model_params", {"num_rounds": 60} if kw.get("model", "lightgbm") == "lightgbm" else None)
+    return Reranker(**kw).fit(src, tgt, train)
+
+
+def test_spelling_decides_where_the_map_cannot(twins):
+    from align import evaluate_bli
+    from align.aligners import ProcrustesAligner
+
+    src, tgt, train, test = twins
+    m = ProcrustesAligner(refine=0).fit(src, tgt, train)
+    plain = evaluate_bli(m.transform_embeddings(src), m.normalize_target(tgt), test, "csls").precision_at_1
+    r = _fit(src, tgt, train)
+    res = r.evaluate(src, tgt, test)
+    assert plain < 75.0  # the map alone: about a coin toss between the twins
+    assert res["precision_at_1"] >= 95.0
+    assert res["n_queries"] == 80 and res["coverage"] == 1.0
+    assert set(res) >= {"precision_at_1", "precision_at_5", "precision_at_10", "n_queries", "coverage"}
+    top = max(r.importances_, key=r.importances_.get)
+    assert top.startswith("string."), top
+    # without the spelling features (and the seed-likeness of word endings) it is back to a coin toss
+    blind = _fit(src, tgt, train, exclude=("string", "family", "seedlike"))
+    assert blind.evaluate(src, tgt, test)["precision_at_1"] < 75.0
+
+
+def test_crossfitting_keeps_each_querys_pairs_out_of_its_maps(twins):
+    src, tgt, train, _ = twins
+    pairs = train.indices(src, tgt)
+    folds = source_folds(pairs, 5, seed=3)
+    seen = np.concatenate([f.queries for f in folds])
+    assert np.array_equal(np.sort(seen), np.unique(pairs[:, 0]))  # every seed source is a query once
+    for f in folds:
+        assert not np.isin(f.fit_pairs[:, 0], f.queries).any()
+        own = pairs[np.isin(pairs[:, 0], f.queries)]
+        assert len(own) + len(f.fit_pairs) == len(pairs)
+    r = _fit(src, tgt, train, folds=4, seed=3)
+    assert len(r.fold_queries_) == 4
+    for queries, fit_sources in zip(r.fold_queries_, r.fold_fit_sources_):
+        assert len(queries) and not np.isin(queries, fit_sources).any()
+
+
+def test_save_load_apply_gives_the_same_ranking(twins, tmp_path):
+    src, tgt, train, test = twins
+    rows = np.array([src.index[s] for s, _ in test.pairs])
+    for model in ("lightgbm", "logistic"):
+        r = _fit(src, tgt, train, model=model, seed=1)
+        scores, ids = r.rank(src, tgt, rows, k=10)
+        r.save(tmp_path / model)
+        files = sorted(os.listdir(tmp_path / model))
+        assert files == sorted(["rerank.json", "seeds.txt", "procrustes.W.npy",
+                                "model.txt" if model == "lightgbm" else "model.json"])
+        back = Reranker.load(tmp_path / model)
+        s2, i2 = back.rank(src, tgt, rows, k=10)
+        assert np.array_equal(ids, i2)
+        np.testing.assert_allclose(scores, s2, rtol=1e-6, atol=1e-9)
+        assert back.get_params() == r.get_params()
+        assert json.loads((tmp_path / model / "rerank.json").read_text())["format"] == "align-rerank"
+    r.save(tmp_path / "logistic")  # saving over an existing reranker replaces it whole
+    assert Reranker.load(tmp_path / "logistic").model == "logistic"
+
+
+def test_fits_are_deterministic_given_the_seed(twins):
+    src, tgt, train, test = twins
+    rows = np.array([src.index[s] for s, _ in test.pairs])
+    a = _fit(src, tgt, train, seed=5).rank(src, tgt, rows)
+    b = _fit(src, tgt, train, seed=5).rank(src, tgt, rows)
+    assert np.array_equal(a[1], b[1]) and np.array_equal(a[0], b[0])
+
+
+def test_cross_fitted_training_figures(twins):
+    src, tgt, train, _ = twins
+    r = _fit(src, tgt, train, score_folds=True)
+    t = r.train_
+    assert t["queries"] == 220
+    assert t["rerank_precision_at_1"] > t["csls_precision_at_1"]["procrustes"] + 20
+    assert 0 < t["candidate_recall"] <= 100
+
+
+def test_translate_and_bad_input(twins, tmp_path):
+    src, tgt, train, _ = twins
+    r = _fit(src, tgt, train)
+    w = train.pairs[0][0]
+    out = r.translate(src, tgt, [w], k=3)
+    assert len(out[w]) == 3 and all(isinstance(t, str) for t, _ in out[w])
+    with pytest.raises(InputError, match="not in the source vocabulary"):
+        r.translate(src, tgt, ["zzzzzzzzz"])
+    with pytest.raises(InputError, match="k >= 10"):
+        Reranker(k=5)
+    with pytest.raises(InputError, match="unknown candidate map"):
+        Reranker(maps="procrustes,nope")
+    with pytest.raises(InputError, match="unknown feature group"):
+        Reranker(exclude=("spelling",))
+    with pytest.raises(InputError, match="not a reranker directory"):
+        Reranker.load(tmp_path)
+
+
+def test_cli_rerank_end_to_end(twins, tmp_path):
+    """`align procrustes … --rerank` reports eval.rerank beside eval.csls on the same queries and saves the
+    reranker with the mapping; `align translate` and `align bli-eval --mapping` re-apply it."""
+    from conftest import run_cli, write_vec
+
+    src, tgt, train, test = twins
+    s = write_vec(tmp_path / "src.vec", src.words, src.vectors)
+    t = write_vec(tmp_path / "tgt.vec", tgt.words, tgt.vectors)
+    train.save(tmp_path / "train.txt")
+    test.save(tmp_path / "test.txt")
+    out = tmp_path / "out"
+    args = ["procrustes", "xx", "yy", "--src-emb", s, "--tgt-emb", t, "--dico-train", tmp_path / "train.txt",
+            "--dico-eval", tmp_path / "test.txt", "--refine", "0", "--no-cache", "--rerank", "--rerank-k", "10",
+            "--rerank-maps", "procrustes", "--output", out, "--json", "--quiet"]
+    res = run_cli(args)
+    assert res.exit_code == 0, res.stderr
+    m = json.loads(res.stdout)
+    ev = m["eval"]
+    assert set(ev["csls"]) == set(ev["rerank"]) and ev["rerank"]["retrieval"] == "rerank"
+    assert ev["rerank"]["n_queries"] == ev["csls"]["n_queries"] == 80
+    assert ev["csls"]["precision_at_1"] < 75.0 <= 95.0 <= ev["rerank"]["precision_at_1"]
+    assert m["rerank"]["params"]["k"] == 10 and m["rerank"]["params"]["maps"] == ["procrustes"]
+    assert m["rerank"]["importances"] and m["rerank"]["train"]["queries"] == 220
+    assert (out / "rerank" / "rerank.json").exists() and (out / "metrics.json").exists()
+    word, gold = test.pairs[0]
+    res = run_cli(["translate", out, word, "--src-emb", s, "--tgt-emb", t, "-k", "3", "--json"])
+    assert res.exit_code == 0, res.stderr
+    tr = json.loads(res.stdout)
+    assert tr["retrieval"] == "rerank" and len(tr["translations"][word]) == 3
+    res = run_cli(["bli-eval", "--src-emb", s, "--tgt-emb", t, "--dico", tmp_path / "test.txt", "--mapping", out,
+                   "--json", "--quiet"])
+    assert res.exit_code == 0, res.stderr
+    again = json.loads(res.stdout)["results"]
+    assert again["rerank"]["precision_at_1"] == ev["rerank"]["precision_at_1"]
+    assert again["csls"]["precision_at_1"] == ev["csls"]["precision_at_1"]
+    bad = run_cli(args[:-4] + ["--rerank-maps", "procrustes,nope", "--json", "--quiet"])
+    assert bad.exit_code == 2 and "unknown candidate map 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_import_align_loads_no_reranking_library():
+    import subprocess
+    import sys
+
+    code = ("import sys, align, align.cli, align.rerank; "
+            "print([m for m in ('lightgbm', 'sklearn', 'rapidfuzz') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_cli_rerank_options_default_to_the_library():
+    import click
+
+    from align.cli import cli
+    from align.rerank import DEFAULT_K, DEFAULT_MAPS, DEFAULT_MODEL
+
+    cmd = cli.commands["procrustes"]
+    ctx = click.Context(cmd)
+    got = {p.name: p.get_default(ctx) for p in cmd.params}
+    assert got["rerank_k"] == DEFAULT_K and got["rerank_model"] == DEFAULT_MODEL
+    assert got["rerank_maps"] == " ".join(DEFAULT_MAPS) and got["rerank"] is False
+
+
+def test_an_extra_space_adds_the_encoder_features(twins, tmp_path):
+    """Another embedding of (some of) the same words, e.g. an encoder's: its map's scores are one more
+    feature group, its candidates join the lists, and it must be given again to apply the reranker."""
+    src, tgt, train, test = twins
+    rng = np.random.default_rng(7)
+    keep_s, keep_t = src.words[:250], tgt.words[: len(tgt) - 40]  # some words have no extra vector
+    es = Embeddings(keep_s, src.lookup(keep_s) @ rng.normal(size=(24, 16)).astype(np.float32))
+    et = Embeddings(keep_t, rng.normal(size=(len(keep_t), 16)).astype(np.float32))
+    r = _fit(src, tgt, train, exclude=("string", "family", "seedlike"))
+    rx = Reranker(k=10, maps=("procrustes",), score_folds=False, threads=1, model_params={"num_rounds": 60},
+                  exclude=("string", "family", "seedlike")).fit(src, tgt, train, extra=(es, et))
+    assert any(n.startswith("encoder.") for n in rx.feature_names_)
+    assert not any(n.startswith("encoder.") for n in r.feature_names_)
+    with pytest.raises(InputError, match="extra space"):
+        rx.evaluate(src, tgt, test)
+    res = rx.evaluate(src, tgt, test, extra=(es, et))
+    assert res["n_queries"] == 80
+    rx.save(tmp_path / "x")
+    back = Reranker.load(tmp_path / "x")
+    rows = np.array([src.index[s] for s, _ in test.pairs])
+    a, b = rx.rank(src, tgt, rows, extra=(es, et)), back.rank(src, tgt, rows, extra=(es, et))
+    assert np.array_equal(a[1], b[1])
