@@ -73,6 +73,15 @@ def format_bli_table(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def echo_run_tail(metrics: dict, output) -> None:
+    """The end of an alignment command's text output: the BLI table, where the outputs went, the time."""
+    if "eval" in metrics:
+        click.echo(format_bli_table(list(metrics["eval"].items())))
+    if output:
+        click.echo(f"wrote {output}")
+    click.echo(f"{metrics['seconds']:.1f} s on {metrics['device']}")
+
+
 def resolve_vectors(lang: str, path: str | None) -> str:
     """The vectors path given, or the standard file for `lang` in the data directory."""
     if path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 
 from ..aligners import AdversarialAligner, UnsupervisedAligner
-from .common import (api_option, common_output, echo_json, format_bli_table, load_pair, max_vocab_option,
+from .common import (api_option, common_output, echo_json, echo_run_tail, load_pair, max_vocab_option,
                      report_load_warnings, resolve_vectors)
 
 U, A = UnsupervisedAligner, AdversarialAligner
@@ -71,11 +71,7 @@ def _run(method: str, src_lang: str, tgt_lang: str, src_emb, tgt_emb, dico_eval,
             click.echo(f"  restart {i}: criterion {c:.4f}, {'converged' if ok else 'did not converge'}{mark}")
         click.echo(f"criterion {metrics['criterion']:.4f}; distinctiveness {metrics['distinctiveness']:.4f} "
                    f"(random rotations: {metrics['null_distinctiveness']:.4f})")
-        if "eval" in metrics:
-            click.echo(format_bli_table(list(metrics["eval"].items())))
-        if output:
-            click.echo(f"wrote {output}")
-        click.echo(f"{metrics['seconds']:.1f} s on {metrics['device']}")
+        echo_run_tail(metrics, output)
     if metrics["failed"]:
         raise AlignmentFailed(
             f"{method} alignment did not converge: its translations are no more distinct than under a random "

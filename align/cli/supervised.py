@@ -8,7 +8,7 @@ from ..aligners import ProcrustesAligner, RCSLSAligner
 from ..rerank import Reranker
 from ..rerank.models import MODELS as RERANK_MODELS
 from ..search.induction import MODES
-from .common import (api_option, common_output, echo_json, format_bli_table, load_pair, max_vocab_option,
+from .common import (api_option, common_output, echo_json, echo_run_tail, load_pair, max_vocab_option,
                      report_load_warnings, resolve_dictionary, resolve_vectors)
 
 P, R = ProcrustesAligner, RCSLSAligner
@@ -113,11 +113,7 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
         click.echo(f"  reranker: cross-fitted training P@1 {t.get('rerank_precision_at_1')} "
                    f"(maps' CSLS {', '.join(f'{m} {v}' for m, v in t['csls_precision_at_1'].items())}), "
                    f"fitted in {metrics['rerank']['timing']['fit_seconds']:.1f} s")
-    if "eval" in metrics:
-        click.echo(format_bli_table(list(metrics["eval"].items())))
-    if output:
-        click.echo(f"wrote {output}")
-    click.echo(f"{metrics['seconds']:.1f} s on {metrics['device']}")
+    echo_run_tail(metrics, output)
 
 
 COMMANDS = (procrustes_cmd,)
