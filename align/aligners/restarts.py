@@ -68,12 +68,15 @@ def null_distinctiveness(X: np.ndarray, Y: np.ndarray, rng: np.random.Generator,
     return best
 
 
-def heldout_rows(n_src: int, n: int, seed: int) -> np.ndarray:
+def heldout_rows(n_src: int, n: int, seed: int, start: int = 0) -> np.ndarray:
     """The source rows a seedless fit never sees, to judge it on: HELDOUT_FRACTION of the `n` most frequent
-    (at least HELDOUT_MIN, at most half), drawn with `seed`; sorted."""
+    (at least HELDOUT_MIN, at most half), drawn with `seed` among ranks `start` to `n` (or the least frequent
+    of the `n` when that range is too small); sorted. `start`: the words the method's initialisation compares
+    across languages, which must stay the same words on both sides."""
     m = min(n, n_src)
     count = min(max(int(HELDOUT_FRACTION * m), HELDOUT_MIN), m // 2)
-    return np.sort(np.random.default_rng([seed, 10**6 + 1]).choice(m, count, replace=False))
+    lo = max(0, min(start, m - count))
+    return np.sort(lo + np.random.default_rng([seed, 10**6 + 1]).choice(m - lo, count, replace=False))
 
 
 @dataclass
@@ -164,9 +167,15 @@ class SeedlessAligner(Aligner):
 
     seedless = True
 
+    def _initial_vocab(self) -> int:
+        """How many of the most frequent words the initialisation compares across the two languages: none are
+        held out from those (a source top list with gaps would no longer match the target's)."""
+        return 0
+
     def _split(self, p: Prepared, src: Embeddings) -> tuple[Prepared, Embeddings]:
         """Hold out source rows (`heldout_rows`) from the fit: the reduced inputs, the held rows kept aside."""
-        held = heldout_rows(len(src), getattr(self, "criterion_words", 10000), getattr(self, "seed", 0))
+        held = heldout_rows(len(src), getattr(self, "criterion_words", 10000), getattr(self, "seed", 0),
+                            self._initial_vocab())
         keep = np.setdiff1d(np.arange(len(src)), held)
         self._held_X, self._kept_rows = p.X[held], keep
         reduced = Embeddings([src.words[i] for i in keep], src.vectors[keep], subword_model=src.subword_model,

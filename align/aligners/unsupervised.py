@@ -135,6 +135,9 @@ class UnsupervisedAligner(SeedlessAligner):
                  show_progress: bool = False):
         self._store(locals())
 
+    def _initial_vocab(self) -> int:
+        return self.init_vocab
+
     def _validate(self) -> None:
         if self.restarts < 1:
             raise InputError(f"restarts must be >= 1, got {self.restarts}")
