@@ -196,7 +196,7 @@ def load_all(paths: Sequence[str | os.PathLike], max_vocab: int | None = None, *
     file and core) when a file needs the line parser; then every file is loaded in this process
     (from the fresh caches). Any error surfaces from that last load, exactly as `Embeddings.load` reports it.
     """
-    todo = [str(p) for p in paths if cache and _needs_parse(p)]
+    todo = list(dict.fromkeys(str(p) for p in paths if cache and _needs_parse(p)))  # a file given twice: once
     notes: dict[str, list[str]] = {}
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if len(todo) > 1 and _arrow_available():  # pyarrow parses off the GIL: threads are enough
