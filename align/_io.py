@@ -207,6 +207,21 @@ def folder_swap(path: str | os.PathLike, markers: tuple[str, ...] = ("mapping.js
         _FINAL.pop(str(tmp), None)
 
 
+@contextlib.contextmanager
+def work_folder(parent: Path, name: str, shown_as: str | os.PathLike) -> Iterator[Path]:
+    """A temporary folder `.NAME.PID.*.part` in `parent` for files that are renamed out of it when whole;
+    removed on exit, and by `remove_orphans` if the run is killed. An error about a file in it names the
+    same file in `shown_as` (see `shown`)."""
+    remove_orphans(parent, name)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_name(name), suffix=".part", dir=parent))
+    _FINAL[str(tmp)] = os.fspath(shown_as)
+    try:
+        yield tmp
+    finally:
+        _FINAL.pop(str(tmp), None)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def open_binary(path: str | os.PathLike) -> IO[bytes]:
     """Open a plain or gzip file for reading bytes, with a clear error when it cannot be read."""
     path = Path(path)

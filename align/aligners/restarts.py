@@ -2,7 +2,7 @@
 
 A seedless method can converge to a map that only looks like an alignment. `search_restarts` runs a
 method several times and judges every run by how *distinct* its translations are compared with
-random rotations of the same spaces; `SeedlessAligner` turns the search into the common learnt
+random rotations of the same spaces, on the words it was fitted on and on held-out words it never saw; `SeedlessAligner` turns the search into the common learnt
 attributes (align.aligners.base) plus the verdict (`failed_`).
 """
 from __future__ import annotations

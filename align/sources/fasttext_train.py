@@ -14,15 +14,13 @@ import contextlib
 import errno
 import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .._io import _FINAL, _temp_name, open_binary, output_error, remove_orphans, writing
+from .._io import open_binary, output_error, work_folder, writing
 from ..store.vectors import Embeddings
 from ..errors import InputError
 
@@ -298,10 +296,7 @@ def fit_fasttext(corpus: str | os.PathLike, output_prefix: str | os.PathLike, mo
     import fasttext.FastText as ft_module
 
     ft_module.eprint = lambda *a, **k: None  # the wrapper's deprecation notice
-    remove_orphans(out_dir, prefix.name + ".train")  # work folders of killed runs
-    work = Path(tempfile.mkdtemp(prefix=_temp_name(prefix.name + ".train"), suffix=".part", dir=out_dir))
-    _FINAL[str(work)] = str(out_dir)  # an error about work/NAME names out_dir/NAME
-    try:
+    with work_folder(out_dir, prefix.name + ".train", out_dir) as work:
         plain = work / "corpus.txt" if _is_gzip(corpus) else None
         lines, tokens = _check_corpus(corpus, plain)
         kwargs = dict(input=str(plain or corpus), model=model, dim=dim, epoch=epochs, minCount=min_count,
@@ -343,9 +338,6 @@ def fit_fasttext(corpus: str | os.PathLike, output_prefix: str | os.PathLike, mo
             os.replace(tmp_vec, vec_path)
         except OSError as exc:
             raise output_error(exc, bin_path) from None
-    finally:
-        _FINAL.pop(str(work), None)
-        shutil.rmtree(work, ignore_errors=True)
 
     emb = Embeddings.load(vec_path)  # parses what was written and writes the binary cache beside it
     emb.subword_model = ft
