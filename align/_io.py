@@ -3,16 +3,61 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import glob
 import gzip
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Iterable, Iterator, TypeVar
 
-from .errors import InputError
+from .errors import InputError, OutputError
 
 T = TypeVar("T")
+
+# Temporary paths of writes under way -> the final paths they become, so that an error names the file the
+# user asked for, never the temporary one (see `shown`).
+_FINAL: dict[str, str] = {}
+
+
+def shown(path: str | os.PathLike) -> str:
+    """`path` as a message should show it: a path inside a temporary file or folder of a write under way
+    (`atomic_write`, `folder_swap`) is given as the final path it stands for."""
+    text = os.fspath(path)
+    for tmp, final in _FINAL.items():
+        if text == tmp or text.startswith(tmp + os.sep):
+            return final + text[len(tmp):]
+    return text
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike) -> Iterator[None]:
+    """Name `path` in an OSError raised while writing it that names no file (a full disk, a file-size limit:
+    the write call itself does not know the file's name)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror or str(exc), os.fspath(path)) from None
+        raise
+
+
+def output_error(exc: OSError, fallback: str | os.PathLike) -> BaseException:
+    """The one-line error for a failed write: the file it names (as `shown`), else `fallback`. An error
+    about another file (one the block was reading) is returned unchanged."""
+    if exc.filename is None:
+        where = os.fspath(fallback)
+    else:
+        where = shown(exc.filename)
+        if where == os.fspath(exc.filename) and where != os.fspath(fallback):
+            return exc
+    return OutputError(f"cannot write: {exc.strerror or exc}", where)
+
+
+def _temp_name(name: str) -> str:
+    """Prefix of the temporary sibling of NAME: `.NAME.PID.` (see `remove_orphans`)."""
+    return f".{name}.{os.getpid()}."
 
 
 @contextlib.contextmanager
@@ -24,9 +69,14 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     """
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        remove_orphans(directory, path.name)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_name(path.name), suffix=".part", dir=directory)
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", str(path)) from None
     os.close(fd)
+    _FINAL[tmp] = str(path)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the final file ordinary permissions
@@ -36,13 +86,22 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
             raw = gzip.open(tmp, "wb" if binary else "wt", encoding=None if binary else encoding, compresslevel=5)
         else:
             raw = open(tmp, mode, encoding=None if binary else encoding)
-        with raw as handle:
+        with writing(tmp), raw as handle:
             yield handle
         os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        error = output_error(exc, path)
+        if error is exc:
+            raise
+        raise error from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    finally:
+        _FINAL.pop(tmp, None)
 
 
 def _alive(pid: int) -> bool:
@@ -55,12 +114,32 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_orphans(parent: Path, name: str) -> None:
-    """Remove `.NAME.PID.*.part` work folders/files beside NAME whose process no longer runs (killed runs)."""
-    for p in parent.glob(f".{name}.*.part"):
-        pid = p.name[len(name) + 2:].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+def remove_orphans(parent: Path, name: str, legacy_age: float | None = None) -> None:
+    """Remove `.NAME.PID.*.part` work folders/files beside NAME whose process no longer runs (killed runs).
+
+    With `legacy_age`, also the `NAME.*.part` ones that older versions named without their process id,
+    once they are that many seconds old (the vector caches: no run takes that long to write one)."""
+    try:
+        found = [(p, True) for p in parent.glob(f".{glob.escape(name)}.*.part")]
+        if legacy_age is not None:
+            found += [(p, False) for p in parent.glob(f"{glob.escape(name)}.*.part")]
+    except OSError:
+        return
+    now = time.time()
+    for p, with_pid in found:
+        orphan = False
+        if with_pid:
+            pid = p.name[len(name) + 2:].split(".", 1)[0]
+            orphan = pid.isdigit() and not _alive(int(pid))
+        else:
+            with contextlib.suppress(OSError):
+                orphan = now - p.lstat().st_mtime > legacy_age
+        if orphan:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    p.unlink()
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -96,7 +175,11 @@ def folder_swap(path: str | os.PathLike, markers: tuple[str, ...] = ("mapping.js
     except OSError as exc:
         raise InputError(f"cannot create the folder ({exc.strerror})", str(parent)) from None
     remove_orphans(parent, path.name)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=parent))
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=_temp_name(path.name), suffix=".part", dir=parent))
+    except OSError as exc:
+        raise OutputError(f"cannot write: {exc.strerror or exc}", str(path)) from None
+    _FINAL[str(tmp)] = str(path)
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o777 & ~umask)  # mkdtemp creates 0700; give the final folder ordinary permissions
@@ -107,13 +190,36 @@ def folder_swap(path: str | os.PathLike, markers: tuple[str, ...] = ("mapping.js
         elif _exchange(tmp, path):
             shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the earlier folder
         else:  # no atomic exchange here: move the old folder aside, put the new one in, drop the old
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=parent))
+            old = Path(tempfile.mkdtemp(prefix=_temp_name(path.name), suffix=".part", dir=parent))
             os.rename(path, old / path.name)
             os.rename(tmp, path)
             shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        error = output_error(exc, path)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if error is exc:
+            raise
+        raise error from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        _FINAL.pop(str(tmp), None)
+
+
+@contextlib.contextmanager
+def work_folder(parent: Path, name: str, shown_as: str | os.PathLike) -> Iterator[Path]:
+    """A temporary folder `.NAME.PID.*.part` in `parent` for files that are renamed out of it when whole;
+    removed on exit, and by `remove_orphans` if the run is killed. An error about a file in it names the
+    same file in `shown_as` (see `shown`)."""
+    remove_orphans(parent, name)
+    tmp = Path(tempfile.mkdtemp(prefix=_temp_name(name), suffix=".part", dir=parent))
+    _FINAL[str(tmp)] = os.fspath(shown_as)
+    try:
+        yield tmp
+    finally:
+        _FINAL.pop(str(tmp), None)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def open_binary(path: str | os.PathLike) -> IO[bytes]:

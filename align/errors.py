@@ -20,6 +20,15 @@ class InputError(AlignError):
         super().__init__(where + message)
 
 
+class NoPairs(InputError):
+    """A fit was asked of an empty set of pairs: for a seedless method, a run that found no pair to learn
+    from (a failed run, reported as such), not bad input."""
+
+
+class OutputError(InputError):
+    """A file or folder that cannot be written (a full disk, a file-size limit, no permission)."""
+
+
 class AlignmentFailed(AlignError):
     """An unsupervised run whose own criterion says it did not converge (CLI exit code 3)."""
 

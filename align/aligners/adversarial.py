@@ -168,5 +168,5 @@ class AdversarialAligner(SeedlessAligner):
 
         found = search_restarts(X, Y, run, restarts=self.restarts, seed=self.seed,
                                 stop_when_converged=self.stop_when_converged, n=self.criterion_words,
-                                excess=self.fail_excess)
+                                excess=self.fail_excess, held=self._held_X)
         return self._finish(found, {"resolved": sizes})

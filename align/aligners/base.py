@@ -125,6 +125,10 @@ class Aligner:
     def _validate(self) -> None:
         """Raise InputError for a parameter that cannot work (called by `fit`)."""
 
+    def _split(self, p: Prepared, src: Embeddings) -> tuple[Prepared, Embeddings]:
+        """What `_fit` sees of the source side: all of it (seedless aligners hold some words out to judge on)."""
+        return p, src
+
     def _fit(self, p: Prepared, src: Embeddings, tgt: Embeddings) -> Fitted:
         raise NotImplementedError
 
@@ -138,7 +142,7 @@ class Aligner:
             raise InputError(f"{self.method} needs a seed dictionary")
         self._validate()
         p = prepare(src, tgt, seeds, self.normalize)
-        fitted = self._fit(p, src, tgt)
+        fitted = self._fit(*self._split(p, src), tgt)
         self.history_, self.best_iteration_ = fitted.history, fitted.best_iteration
         self.n_iter_, self.induced_ = len(fitted.history), fitted.induced
         info = {"method": self.method, "params": {k: _jsonable(v) for k, v in self.get_params().items()},

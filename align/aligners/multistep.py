@@ -51,6 +51,10 @@ def multistep(A: np.ndarray, B: np.ndarray, *, whiten: bool = True, reweight: fl
         u, s, vt = np.linalg.svd(cross, full_matrices=False)
     v = vt.T
     scale = s ** reweight if reweight else np.ones_like(s)
+    if reweight and s.max() > 0 and not 1e-6 <= s.max() ** reweight <= 1e6:
+        # a large p would underflow every weight (an all-zero map) or overflow: take s^p relative to the
+        # largest instead, the same map up to one factor on both sides, which no cosine sees
+        scale = (s / s.max()) ** reweight
     Wa = (wa @ u) * scale
     Wb = (wb @ v) * scale
     if whiten and dewhiten:

@@ -6,7 +6,7 @@ import numpy as np
 
 from .._io import progress as _progress
 from ..backend import Backend, get_backend
-from ..errors import InputError
+from ..errors import InputError, NoPairs
 from ..search.induction import MODES, REFINE_VOCAB, induce
 from ..space.normalize import DEFAULT_STEPS
 from .base import Aligner, Fitted, Prepared
@@ -22,7 +22,7 @@ def procrustes(X: np.ndarray, Y: np.ndarray, weights: np.ndarray | None = None, 
     if X.shape != Y.shape:
         raise InputError(f"Procrustes needs paired matrices of one shape, got {X.shape} and {Y.shape}")
     if len(X) == 0:
-        raise InputError("Procrustes needs at least one pair")
+        raise NoPairs("Procrustes needs at least one pair")
     xp = xp or get_backend()
     x = xp.asarray(X, "float64")
     if weights is not None:

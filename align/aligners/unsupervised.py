@@ -135,6 +135,9 @@ class UnsupervisedAligner(SeedlessAligner):
                  show_progress: bool = False):
         self._store(locals())
 
+    def _initial_vocab(self) -> int:
+        return self.init_vocab
+
     def _validate(self) -> None:
         if self.restarts < 1:
             raise InputError(f"restarts must be >= 1, got {self.restarts}")
@@ -182,9 +185,9 @@ class UnsupervisedAligner(SeedlessAligner):
         W, self.citation_history_ = citation_refine(X, Y, found.W, src_cite, tgt_cite, iterations=self.citation_refine,
                                                     vocab=self.citation_vocab, csls_k=self.csls_k)
         ind = self._criterion(X, Y, W)
-        dist, converged = judge(X, Y, W, found.null, self.criterion_words, self.fail_excess)
-        return replace(found, W=W, induced=ind, criterion=float(ind.criterion), distinctiveness=dist,
-                       failed=not converged)
+        v = judge(X, Y, W, found.null, self.criterion_words, self.fail_excess, self._held_X, found.heldout_null or 0.0)
+        return replace(found, W=W, induced=ind, criterion=float(ind.criterion), distinctiveness=v.distinctiveness,
+                       heldout=v.heldout, failed=not v.converged)
 
     def _criterion(self, X: np.ndarray, Y: np.ndarray, W: np.ndarray) -> Induced:
         """Mutual-CSLS induction among the `refine_vocab` most frequent words, with the criterion."""
@@ -207,7 +210,7 @@ class UnsupervisedAligner(SeedlessAligner):
 
         found = search_restarts(X, Y, run, restarts=self.restarts, seed=self.seed,
                                 stop_when_converged=self.stop_when_converged, n=self.criterion_words,
-                                excess=self.fail_excess)
+                                excess=self.fail_excess, held=self._held_X)
         self.citation_history_: list[dict] = []
         if self.citation_refine and not found.failed:
             found = self._cite(src, tgt, X, Y, found)

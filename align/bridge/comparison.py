@@ -196,6 +196,7 @@ def compare(src_emb: str | Embeddings, tgt_emb: str | Embeddings, dico_train: st
         "encoding": {"src": meta_s, "tgt": meta_t, "seconds": round(encode_seconds, 3)},
         "load_seconds": round(load_seconds, 3),
         "rows": rows,
+        "warnings": [w for e in (S, T, ES, ET) for w in e.report.warnings],
         "seconds": round(time.perf_counter() - started, 3),
     }
 

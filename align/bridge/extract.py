@@ -19,6 +19,7 @@ import numpy as np
 from .._io import open_binary
 from .._io import progress as _progress
 from ..store.cache import write_vector_dir
+from ..store.matrix import read_matrix
 from ..store.report import LoadReport
 from ..store.vectors import Embeddings
 from ..errors import AlignError, InputError
@@ -111,8 +112,9 @@ def check_source(model: str) -> Path:
     return p
 
 
-def load_encoder(model: str = DEFAULT_MODEL, device: str | None = None):
-    """(tokenizer, model, device) for a hub name or a local directory; BridgeError with one line on failure."""
+def load_encoder(model: str = DEFAULT_MODEL, device: str | None = None, show_progress: bool = False):
+    """(tokenizer, model, device) for a hub name or a local directory; BridgeError with one line on failure.
+    Transformers' own bars ("Loading weights", downloads) show only with `show_progress`."""
     try:
         from transformers import AutoModel, AutoTokenizer
     except ImportError:  # pragma: no cover - the optional extra is missing
@@ -122,8 +124,10 @@ def load_encoder(model: str = DEFAULT_MODEL, device: str | None = None):
     p = check_source(model)
     source = str(p) if p.is_dir() else model
     local_only = _offline() or p.is_dir()
-    verbosity = hf_logging.get_verbosity()
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
+    if not show_progress:
+        hf_logging.disable_progress_bar()
     try:
         tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
         enc = AutoModel.from_pretrained(source, local_files_only=local_only)
@@ -131,6 +135,8 @@ def load_encoder(model: str = DEFAULT_MODEL, device: str | None = None):
         raise _load_error(model, exc, p.is_dir()) from None
     finally:
         hf_logging.set_verbosity(verbosity)
+        if bars and not show_progress:
+            hf_logging.enable_progress_bar()
     if not getattr(tok, "is_fast", False):
         raise BridgeError(f"{model}: a fast (Rust) tokenizer is needed for word-to-piece alignment")
     if device is None:
@@ -268,17 +274,24 @@ def cache_key(model: str, layers: Sequence[int], mode: str, words: Sequence[str]
     return h.hexdigest()[:24]
 
 
-def _read_cache(d: Path, words: Sequence[str]) -> tuple[np.ndarray, dict] | None:
+def _read_cache(d: Path, words: Sequence[str], problems: list[str]) -> tuple[np.ndarray, dict] | None:
+    """The cached (vectors, meta) of folder `d` for exactly `words`, or None: when there is none, and when it
+    is unusable (a cut or damaged file, other words, NaN), with the reason appended to `problems`."""
+    if not d.exists():
+        return None
     try:
         meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
+        if not isinstance(meta, dict):
+            raise ValueError("meta.json is not an object")
         cached = (d / "words.txt").read_text(encoding="utf-8").split("\n")[:-1]
         if cached != list(words):
-            return None
-        vectors = np.load(d / "vectors.npy")
+            raise ValueError("it holds other words")
+        vectors = read_matrix(d / "vectors.npy")
         if vectors.shape[0] != len(words):
-            return None
-        return vectors, meta
-    except (OSError, ValueError):
+            raise ValueError(f"{vectors.shape[0]} vectors for {len(words)} words")
+        return np.asarray(vectors, dtype=np.float32), meta
+    except (OSError, ValueError, InputError) as exc:  # UnicodeDecodeError is a ValueError
+        problems.append(f"the encoder cache {d} is unusable ({exc}); encoding again")
         return None
 
 
@@ -324,13 +337,14 @@ def encode_words_meta(words: Sequence[str], model: str = DEFAULT_MODEL, layers: 
     d = bridge_cache(cache_dir) / cache_key(model, layer_list, mode, words, extra)
     meta = {"model": model, "layers": layer_list, "layers_text": describe_layers(layer_list),
             "n_layers": n_layers, "mode": mode, "words": len(words), **extra}
-    hit = _read_cache(d, words)
+    problems: list[str] = []
+    hit = _read_cache(d, words, problems)
     if hit is not None:
         vectors, stored = hit
         meta.update({k: v for k, v in stored.items() if k not in meta}, from_cache=True, cache_path=str(d),
                     seconds=round(time.perf_counter() - start, 3))
     else:
-        tok, enc, dev = load_encoder(model, device)
+        tok, enc, dev = load_encoder(model, device, show_progress)
         truncate_layers(enc, max(layer_list))  # the layers above the highest one asked for are not run
         if mode == "isolated":
             vectors = encode_items(tok, enc, dev, _isolated_items(tok, words), layer_list, batch_size,
@@ -354,7 +368,9 @@ def encode_words_meta(words: Sequence[str], model: str = DEFAULT_MODEL, layers: 
         _write_cache(d, words, vectors, {k: v for k, v in meta.items()})
         meta.update(from_cache=False, cache_path=str(d), seconds=round(time.perf_counter() - start, 3))
     report = LoadReport(path=str(model), from_cache=bool(meta["from_cache"]), cache_path=str(d),
-                        seconds=float(meta["seconds"]))
+                        seconds=float(meta["seconds"]), warnings=problems)
+    if problems:
+        meta["warnings"] = problems
     emb = Embeddings(words, vectors, report=report, name=f"{Path(model).name or model} layers {meta['layers_text']} {mode}")
     return emb, meta
 

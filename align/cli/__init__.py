@@ -15,7 +15,18 @@ from ..errors import AlignError
 from . import bridge, demo, evaluate, mapping, seedless, sources, supervised
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group; an EOFError from a command (numpy on an empty or cut file the core missed) becomes
+    a one-line error here, before click would take it for a Ctrl-C (Abort, exit 130)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except EOFError as exc:
+            raise AlignError(f"unexpected end of data ({exc or 'EOFError'})") from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="align")
 def cli() -> None:
     """align: cross-lingual word-embedding alignment and bilingual lexicon induction."""
@@ -30,9 +41,13 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the click group and map errors to exit codes without tracebacks."""
     try:
         rv = cli.main(args=argv, prog_name="align", standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:
+        # click turns KeyboardInterrupt *and* EOFError into Abort: only the first is the user's Ctrl-C
+        if isinstance(exc.__cause__, KeyboardInterrupt) or exc.__cause__ is None:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        click.echo(f"error: unexpected end of data ({exc.__cause__ or 'EOFError'})", err=True)
+        sys.exit(2)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -46,7 +61,9 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("error: out of memory; try a smaller --max-vocab", err=True)
         sys.exit(2)
     except OSError as exc:
-        name = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        from .._io import shown
+
+        name = f"{shown(exc.filename)}: " if getattr(exc, "filename", None) else ""
         click.echo(f"error: {name}{exc.strerror or exc}", err=True)
         sys.exit(2)
     sys.exit(rv if isinstance(rv, int) else 0)

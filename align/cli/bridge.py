@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..bridge.comparison import compare
-from .common import api_option, common_output, echo_json, resolve_dictionary, resolve_vectors
+from .common import api_option, common_output, echo_json, resolve_dictionary, resolve_vectors, warn
 
 @click.command("bridge")
 @click.argument("src_lang")
@@ -51,6 +51,8 @@ def bridge_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, mode
                   max_sentences=max_sentences, window=window, max_vocab=max_vocab, encode_vocab=encode_vocab, refine=refine,
                   normalize=parse_steps(normalize), batch_size=batch_size, seed=seed, show_progress=not quiet)
     res.update(src=src_lang, tgt=tgt_lang)
+    for message in res["warnings"]:
+        warn(quiet, message)
     if as_json:
         echo_json(res)
         return

@@ -4,7 +4,16 @@ from __future__ import annotations
 import click
 
 from ..errors import InputError
-from .common import RETRIEVALS, common_output, echo_json, load_embeddings, max_vocab_option
+from .common import (RETRIEVALS, common_output, echo_json, load_embeddings, max_vocab_option, report_load_warnings,
+                     warn)
+
+
+def warn_if_failed(quiet: bool, mapping, mapping_dir: str) -> None:
+    """A mapping whose seedless run was judged not converged is still usable, but never silently."""
+    if mapping.info.get("failed"):
+        warn(quiet, f"{mapping_dir}: this mapping is marked failed (its {mapping.info.get('method', 'seedless')} "
+                    "run did not converge): its translations are likely wrong")
+
 
 @click.command("apply")
 @click.argument("mapping_dir", type=click.Path(file_okay=False))
@@ -23,6 +32,7 @@ def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, side, as_js
     from ..space.mapping import Mapping
 
     m = Mapping.load(mapping_dir)
+    warn_if_failed(quiet, m, mapping_dir)
     if words_file:
         if not in_path.endswith(".bin"):
             raise InputError(f"{words_file}: --words needs a fastText .bin model to compute OOV vectors")
@@ -35,7 +45,11 @@ def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, side, as_js
         emb = bin_word_vectors(in_path, words)
     else:
         emb = Embeddings.load(in_path, max_vocab=max_vocab)
-    mapped = m.transform_embeddings(emb) if side == "src" else m.normalize_target(emb)
+        report_load_warnings(quiet, emb)
+    from ..jobs.outputs import check_mapped
+
+    mapped = check_mapped(m.transform_embeddings(emb) if side == "src" else m.normalize_target(emb),
+                          "source" if side == "src" else "target")
     mapped.save(out_path)
     result = {"mapping": mapping_dir, "input": in_path, "output": out_path, "side": side, "words": len(mapped),
               "dim": mapped.dim}
@@ -63,12 +77,14 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
     from ..search.retrieval import retrieve
 
     m = Mapping.load(mapping_dir)
+    warn_if_failed(quiet, m, mapping_dir)
     src_path = src_emb or m.info.get("src_path")
     tgt_path = tgt_emb or m.info.get("tgt_path")
     if not src_path or not tgt_path:
         raise InputError("the mapping does not record its vectors: pass --src-emb and --tgt-emb")
     src = load_embeddings(src_path, max_vocab)
     tgt = load_embeddings(tgt_path, max_vocab)
+    report_load_warnings(quiet, src, tgt)
     missing = [w for w in words if w not in src and src.subword_model is None]
     if missing:
         raise InputError(f"not in the source vocabulary: {', '.join(missing)}")

@@ -70,13 +70,20 @@ def _run(method: str, src_lang: str, tgt_lang: str, src_emb, tgt_emb, dico_eval,
             mark = " *" if i == metrics["best_restart"] else ""
             click.echo(f"  restart {i}: criterion {c:.4f}, {'converged' if ok else 'did not converge'}{mark}")
         click.echo(f"criterion {metrics['criterion']:.4f}; distinctiveness {metrics['distinctiveness']:.4f} "
-                   f"(random rotations: {metrics['null_distinctiveness']:.4f})")
+                   f"(random rotations: {metrics['null_distinctiveness']:.4f})" + _heldout_text(metrics))
         echo_run_tail(metrics, output)
     if metrics["failed"]:
         raise AlignmentFailed(
             f"{method} alignment did not converge: its translations are no more distinct than under a random "
-            f"rotation (distinctiveness {metrics['distinctiveness']:.4f} against {metrics['null_distinctiveness']:.4f}; "
-            f"criterion {metrics['criterion']:.4f})")
+            f"rotation (distinctiveness {metrics['distinctiveness']:.4f} against {metrics['null_distinctiveness']:.4f}"
+            f"{_heldout_text(metrics)}; criterion {metrics['criterion']:.4f})")
+
+
+def _heldout_text(metrics: dict) -> str:
+    if metrics.get("heldout_distinctiveness") is None:
+        return ""
+    return (f"; on {metrics['heldout_words']} held-out words {metrics['heldout_distinctiveness']:.4f} against "
+            f"{metrics['heldout_null_distinctiveness']:.4f}")
 
 
 @click.command("unsupervised")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import folder_swap
+from .._io import folder_swap, writing
 from ..search.induction import REFINE_VOCAB, Induced, induce
 from ..space.mapping import Mapping
 from ..store.vectors import Embeddings
@@ -16,9 +16,24 @@ from ..store.vectors import Embeddings
 RERANK_DIR = "rerank"  # a reranker saved with the mapping (align.rerank)
 
 
+def check_mapped(space: Embeddings, what: str) -> Embeddings:
+    """`space` itself, or an AlignError when the map sent its vectors to NaN/infinity or all to zero (a
+    degenerate map, e.g. from extreme parameters): such vectors must never be written as a result."""
+    from ..errors import AlignError
+    from ..store.matrix import all_finite
+
+    if not all_finite(space.vectors):
+        raise AlignError(f"the mapping sends the {what} vectors to NaN or infinite values (a degenerate map)")
+    if len(space) and not np.any(space.vectors):
+        raise AlignError(f"the mapping sends every {what} vector to zero (a degenerate map)")
+    return space
+
+
 def mapped_spaces(mapping: Mapping, src: Embeddings, tgt: Embeddings) -> tuple[Embeddings, Embeddings]:
-    """Both sides in the shared space: the mapped source, and the normalised (with W_tgt, mapped) target."""
-    return mapping.transform_embeddings(src), mapping.normalize_target(tgt)
+    """Both sides in the shared space: the mapped source, and the normalised (with W_tgt, mapped) target;
+    an AlignError when either is degenerate (`check_mapped`)."""
+    return (check_mapped(mapping.transform_embeddings(src), "source"),
+            check_mapped(mapping.normalize_target(tgt), "target"))
 
 
 def mapped_texts(mapping: Mapping, spaces: tuple[Embeddings, Embeddings]) -> tuple[bytes, bytes | None]:
@@ -52,17 +67,21 @@ def write_outputs(output: str | Path, mapping: Mapping, src: Embeddings, tgt: Em
         paths["reranker"] = str(out / RERANK_DIR)
     with folder_swap(out) as tmp:
         mapping.write_files(tmp)
-        (tmp / src_name).write_bytes(src_text)
+        with writing(tmp / src_name):
+            (tmp / src_name).write_bytes(src_text)
         if tgt_text is not None:
-            (tmp / Path(paths["mapped_target_vectors"]).name).write_bytes(tgt_text)
+            tgt_file = tmp / Path(paths["mapped_target_vectors"]).name
+            with writing(tgt_file):
+                tgt_file.write_bytes(tgt_text)
         order = np.argsort(-np.asarray(induced.scores))
-        with open(tmp / "induced.txt", "w", encoding="utf-8") as f:
+        with writing(tmp / "induced.txt"), open(tmp / "induced.txt", "w", encoding="utf-8") as f:
             for i in order:
                 a, b = induced.pairs[i]
                 f.write(f"{src.words[int(a)]} {tgt.words[int(b)]} {float(induced.scores[i]):.6f}\n")
         if reranker is not None:
             (tmp / RERANK_DIR).mkdir()
             reranker.write_files(tmp / RERANK_DIR)
-        with open(tmp / "metrics.json", "w", encoding="utf-8") as f:  # last: its presence marks a whole folder
+        # last: its presence marks a whole folder
+        with writing(tmp / "metrics.json"), open(tmp / "metrics.json", "w", encoding="utf-8") as f:
             json.dump({**metrics, "outputs": paths}, f, indent=1, ensure_ascii=False)
     return paths

@@ -6,9 +6,10 @@ The data directory is `$ALIGN_DATA` (default `~/.cache/align`); fastText vectors
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
-from ..errors import AlignError
+from ..errors import AlignError, InputError
 
 VECTOR_KINDS = ("wiki", "cc", "aligned")
 DICTIONARY_SPLITS = ("full", "train", "test")
@@ -52,6 +53,17 @@ def _check_split(split: str) -> None:
         raise AlignError(f"unknown dictionary split {split!r}; choose one of {', '.join(DICTIONARY_SPLITS)}")
 
 
+# A language code: letters, digits, '-' and '_'; `\Z`, not `$`, which would also let "fr\n" through.
+LANG_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}\Z")
+
+
+def check_code(value: str, what: str = "language") -> str:
+    """`value` when it is a language code (so that it can name no other folder), else InputError."""
+    if not isinstance(value, str) or not LANG_CODE.match(value):
+        raise InputError(f"not a language code: {value!r} ({what})")
+    return value
+
+
 def vector_filename(lang: str, kind: str = "wiki") -> str:
     """Published file name of the fastText vectors of `lang` (uncompressed form)."""
     _check_kind(kind)
@@ -66,6 +78,7 @@ def dictionary_filename(src: str, tgt: str, split: str = "full") -> str:
 
 def find_vectors(lang: str, kind: str | None = None) -> Path:
     """Path of downloaded vectors for `lang` (wiki, then cc, then aligned unless `kind` is given)."""
+    check_code(lang)
     kinds = VECTOR_KINDS if kind is None else (kind,)
     for k in kinds:
         _check_kind(k)
@@ -80,6 +93,8 @@ def find_vectors(lang: str, kind: str | None = None) -> Path:
 
 def find_dictionary(src: str, tgt: str, split: str = "full") -> Path:
     """Path of a downloaded MUSE dictionary, or an error naming the command that fetches it."""
+    check_code(src, "source language")
+    check_code(tgt, "target language")
     p = dictionaries_dir() / dictionary_filename(src, tgt, split)
     if p.is_file():
         return p

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import __version__
+from .._io import output_error, writing
 from ..errors import AlignError, InputError
-from .datadir import (DICTIONARY_SPLITS, VECTOR_KINDS, dictionaries_dir, dictionary_filename, vector_filename,
+from .datadir import (check_code, DICTIONARY_SPLITS, VECTOR_KINDS, dictionaries_dir, dictionary_filename, vector_filename,
                       vectors_dir)
 
 DEFAULT_BASE = "https://dl.fbaipublicfiles.com/"
@@ -46,7 +47,6 @@ SOURCES: dict[str, str] = {
 CHECKSUMS: dict[str, str] = {}
 
 _SPLIT_SUFFIX = {"full": "", "train": ".0-5000", "test": ".5000-6500"}
-_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 _CHUNK = 1 << 20
 
 
@@ -80,9 +80,7 @@ def base_url() -> str:
 
 
 def _code(value: str, what: str) -> str:
-    if not _CODE.match(value):
-        raise InputError(f"not a language code: {value!r} ({what})")
-    return value
+    return check_code(value, what)
 
 
 def vectors_url(lang: str, kind: str = "wiki") -> str:
@@ -223,19 +221,29 @@ def _stream(resp, part: Path, offset: int, total: int | None, label: str, url: s
                 block = resp.read(_CHUNK)
                 if not block:
                     break
-                out.write(block)
+                with writing(part):  # a local write error is not a broken download
+                    out.write(block)
+                    out.flush()
                 written += len(block)
                 if bar is not None:
                     bar.update(len(block))
-    except (http.client.HTTPException, OSError, socket.timeout) as exc:
-        have = offset + written
-        of = f" of {total}" if total is not None else ""
-        raise DownloadError(f"download of {url} interrupted after {have}{of} bytes ({exc or type(exc).__name__}); "
-                            f"run the same command again to resume") from None
+    except OSError as exc:
+        if exc.filename == str(part):
+            raise output_error(exc, part) from None
+        raise _interrupted(exc, url, offset + written, total) from None
+    except http.client.HTTPException as exc:
+        raise _interrupted(exc, url, offset + written, total) from None
     finally:
         if bar is not None:
             bar.close()
     return written
+
+
+def _interrupted(exc: BaseException, url: str, have: int, total: int | None) -> DownloadError:
+    """The error for a download cut by the network: run again to resume."""
+    of = f" of {total}" if total is not None else ""
+    return DownloadError(f"download of {url} interrupted after {have}{of} bytes ({exc or type(exc).__name__}); "
+                         f"run the same command again to resume")
 
 
 def gunzip(src: str | os.PathLike, dest: str | os.PathLike, show_progress: bool = False) -> Path:
@@ -254,12 +262,16 @@ def gunzip(src: str | os.PathLike, dest: str | os.PathLike, show_progress: bool 
                 block = f.read(_CHUNK)
                 if not block:
                     break
-                out.write(block)
+                with writing(dest):  # a local write error is not corrupt data
+                    out.write(block)
+                    out.flush()
                 if bar is not None:
                     bar.n = raw.tell()
                     bar.refresh()
     except (OSError, EOFError, zlib.error) as exc:
         part.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename == str(dest):
+            raise output_error(exc, dest) from None
         raise DownloadError(f"{src}: corrupt or truncated gzip data ({exc}); delete it and download again") from None
     except BaseException:
         part.unlink(missing_ok=True)

@@ -11,17 +11,16 @@ turned into a progress bar (or a callback), and its last figures are kept in the
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
-import shutil
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .._io import open_binary
+from .._io import open_binary, output_error, work_folder, writing
 from ..store.vectors import Embeddings
 from ..errors import InputError
 
@@ -297,8 +296,7 @@ def fit_fasttext(corpus: str | os.PathLike, output_prefix: str | os.PathLike, mo
     import fasttext.FastText as ft_module
 
     ft_module.eprint = lambda *a, **k: None  # the wrapper's deprecation notice
-    work = Path(tempfile.mkdtemp(prefix=f".{prefix.name}.train-", dir=out_dir))
-    try:
+    with work_folder(out_dir, prefix.name + ".train", out_dir) as work:
         plain = work / "corpus.txt" if _is_gzip(corpus) else None
         lines, tokens = _check_corpus(corpus, plain)
         kwargs = dict(input=str(plain or corpus), model=model, dim=dim, epoch=epochs, minCount=min_count,
@@ -330,13 +328,16 @@ def fit_fasttext(corpus: str | os.PathLike, output_prefix: str | os.PathLike, mo
         import numpy as np
 
         vectors = np.stack([ft.get_word_vector(w) for w in words]).astype(np.float32)
-        tmp_bin, tmp_vec = work / "model.bin", work / "model.vec"
-        ft.save_model(str(tmp_bin))
-        Embeddings(words, vectors).save(tmp_vec)
-        os.replace(tmp_bin, bin_path)
-        os.replace(tmp_vec, vec_path)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        tmp_bin, tmp_vec = work / bin_path.name, work / vec_path.name
+        try:
+            with writing(tmp_bin):
+                ft.save_model(str(tmp_bin))
+            _check_saved_bin(tmp_bin)
+            Embeddings(words, vectors).save(tmp_vec)
+            os.replace(tmp_bin, bin_path)  # both written whole first: the pair is replaced in two quick renames
+            os.replace(tmp_vec, vec_path)
+        except OSError as exc:
+            raise output_error(exc, bin_path) from None
 
     emb = Embeddings.load(vec_path)  # parses what was written and writes the binary cache beside it
     emb.subword_model = ft
@@ -349,6 +350,18 @@ def fit_fasttext(corpus: str | os.PathLike, output_prefix: str | os.PathLike, mo
         fasttext_words_per_sec_thread=p.words_per_sec_thread if p is not None else None)
     result.warnings.extend(emb.report.warnings)
     return result
+
+
+def _check_saved_bin(path: Path) -> None:
+    """fastText's save does not report a write that failed (a full disk, a file-size limit): the file it
+    left must have the size its header declares."""
+    from ..store.fasttext_header import read_layout
+
+    try:
+        read_layout(path)
+    except InputError:
+        raise OSError(errno.EIO, "the model was not written whole (a full disk or a file-size limit?)",
+                      str(path)) from None
 
 
 def train_fasttext(corpus: str | os.PathLike, output_prefix: str | os.PathLike, model: str = "skipgram",

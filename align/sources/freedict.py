@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .._io import atomic_write
 from ..store.dictionary import Dictionary
 from ..errors import InputError
 
@@ -255,8 +256,10 @@ def import_freedict(source: str | os.PathLike, output_prefix: str | os.PathLike,
     src_words = Embeddings.load(src_emb, max_vocab=max_vocab).words
     tgt_words = set(Embeddings.load(tgt_emb, max_vocab=max_vocab).words) if tgt_emb is not None else None
     train_d, test_d, report = split_by_frequency(d, src_words, test_size, tgt_words)
-    for part, dd in (("train", train_d), ("test", test_d)):
-        out = prefix.with_name(f"{prefix.name}.{part}.txt")
-        dd.save(out)
-        report.files.append(str(out))
+    outs = [prefix.with_name(f"{prefix.name}.{part}.txt") for part in ("train", "test")]
+    # both files written aside before either replaces an earlier one: a failed run leaves the earlier pair
+    with atomic_write(outs[0]) as f_train, atomic_write(outs[1]) as f_test:
+        for f, dd in ((f_train, train_d), (f_test, test_d)):
+            f.write("".join(f"{s} {t}\n" for s, t in dd.pairs))
+    report.files.extend(str(out) for out in outs)
     return report

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._io import folder_swap
+from .._io import folder_swap, writing
 from ..store.vectors import Embeddings
 from ..errors import InputError
 from .normalize import Normalizer
@@ -37,6 +37,9 @@ class Mapping:
             W_tgt = np.asarray(W_tgt, dtype=np.float32)
             if W_tgt.ndim != 2 or W_tgt.shape[1] != W.shape[1]:
                 raise InputError(f"target-side matrix of shape {W_tgt.shape} does not match the source-side {W.shape}")
+        for name, M in (("W", W), ("W_tgt", W_tgt)):
+            if M is not None and not np.isfinite(M).all():
+                raise InputError(f"the mapping matrix {name} holds NaN or infinite values")
         self.W = W
         self.W_tgt = W_tgt
         self.src_norm = src_norm or Normalizer(())
@@ -99,47 +102,23 @@ class Mapping:
 
     def write_files(self, folder: Path) -> None:
         """Write `W.npy` (and `W_tgt.npy`) and `mapping.json` into an existing `folder`."""
-        np.save(folder / "W.npy", self.W)
+        with writing(folder / "W.npy"):
+            np.save(folder / "W.npy", self.W)
         if self.W_tgt is not None:
-            np.save(folder / "W_tgt.npy", self.W_tgt)
+            with writing(folder / "W_tgt.npy"):
+                np.save(folder / "W_tgt.npy", self.W_tgt)
         meta = {"format": "align-mapping", "version": FORMAT_VERSION, "shape": list(self.W.shape),
                 "tgt_shape": None if self.W_tgt is None else list(self.W_tgt.shape),
                 "src_normalize": self.src_norm.to_json(), "tgt_normalize": self.tgt_norm.to_json(),
                 "info": self.info}
-        (folder / "mapping.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False))
+        with writing(folder / "mapping.json"):
+            (folder / "mapping.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "Mapping":
-        """Read a mapping written by `save`; a clear error for a missing or foreign directory."""
-        directory = Path(directory)
-        meta_path, w_path = directory / "mapping.json", directory / "W.npy"
-        if not directory.is_dir():
-            raise InputError("no such mapping directory", str(directory))
-        if not meta_path.exists() or not w_path.exists():
-            raise InputError("not a mapping directory (mapping.json and W.npy expected)", str(directory))
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InputError(f"unreadable mapping.json ({exc})", str(meta_path)) from None
-        if meta.get("format") != "align-mapping":
-            raise InputError("not an align mapping", str(meta_path))
-        try:
-            W = np.load(w_path, allow_pickle=False)
-        except ValueError as exc:
-            raise InputError(f"unreadable matrix ({exc})", str(w_path)) from None
-        if list(W.shape) != list(meta.get("shape", W.shape)):
-            raise InputError(f"matrix shape {W.shape} disagrees with mapping.json {meta['shape']}", str(w_path))
-        W_tgt = None
-        if meta.get("tgt_shape") is not None:
-            t_path = directory / "W_tgt.npy"
-            if not t_path.exists():
-                raise InputError("mapping.json names a target-side matrix but W_tgt.npy is missing", str(directory))
-            try:
-                W_tgt = np.load(t_path, allow_pickle=False)
-            except ValueError as exc:
-                raise InputError(f"unreadable matrix ({exc})", str(t_path)) from None
-            if list(W_tgt.shape) != list(meta["tgt_shape"]):
-                raise InputError(f"matrix shape {W_tgt.shape} disagrees with mapping.json {meta['tgt_shape']}",
-                                 str(t_path))
-        return cls(W, Normalizer.from_json(meta["src_normalize"]), Normalizer.from_json(meta["tgt_normalize"]),
-                   meta.get("info", {}), W_tgt)
+        """Read a mapping written by `save`; a one-line InputError naming the file for a missing, foreign or
+        damaged folder (every field of mapping.json and both matrices are checked: align.space.mapping_file)."""
+        from .mapping_file import read_mapping
+
+        W, W_tgt, src_norm, tgt_norm, info = read_mapping(directory)
+        return cls(W, src_norm, tgt_norm, info, W_tgt)

@@ -15,10 +15,14 @@ from typing import Sequence
 
 import numpy as np
 
+from .._io import remove_orphans
+from ..errors import AlignError
+from .matrix import read_matrix
 from .report import LoadReport, skip_warnings
 from .vectors import Embeddings
 
-CACHE_VERSION = 2  # 2: meta.json keeps the first skipped lines (for the warnings)
+CACHE_VERSION = 3  # 2: meta.json keeps the first skipped lines (for the warnings); 3: inode, ctime, fingerprint
+ORPHAN_AGE = 3600.0  # seconds after which a work folder named without a process id (older versions) is removed
 
 
 def cache_root() -> Path:
@@ -38,49 +42,86 @@ def cache_dir(path: Path) -> Path:
     return root / f"{path.name}.{key}"
 
 
-def _source_stamp(path: Path) -> dict:
+FINGERPRINT_BYTES = 1 << 20  # the cache key hashes this much of the file's head and of its tail
+
+
+def fingerprint(path: Path, size: int) -> str:
+    """sha1 of the first and the last MiB of the file (the whole file when smaller than 2 MiB): with the
+    inode and ctime it tells a file replaced by another of the same size and mtime (`cp -p`), for the cost
+    of reading 2 MiB instead of the whole file."""
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        h.update(f.read(FINGERPRINT_BYTES))
+        if size > FINGERPRINT_BYTES:
+            f.seek(max(FINGERPRINT_BYTES, size - FINGERPRINT_BYTES))
+            h.update(f.read(FINGERPRINT_BYTES))
+    return h.hexdigest()
+
+
+def source_stamp(path: Path) -> dict:
+    """What identifies the current state of the text file `path`: path, size, mtime, inode, ctime (which no
+    copy can set) and a fingerprint of its head and tail."""
     st = path.stat()
-    return {"source": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns, "version": CACHE_VERSION}
+    return {"source": str(path.resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+            "inode": [st.st_dev, st.st_ino], "ctime_ns": st.st_ctime_ns,
+            "fingerprint": fingerprint(path, st.st_size), "version": CACHE_VERSION}
 
 
-def stamp_matches(meta: dict, path: Path) -> bool:
-    """True when a cache's meta.json was written for the current state of `path` (size, mtime, version)."""
-    return all(meta.get(k) == v for k, v in _source_stamp(path).items())
+def stamp_matches(meta: dict, path: Path, stamp: dict | None = None) -> bool:
+    """True when a cache's meta.json was written for the current state of `path` (`source_stamp`)."""
+    stamp = source_stamp(path) if stamp is None else stamp
+    return isinstance(meta, dict) and all(meta.get(k) == v for k, v in stamp.items())
 
 
-def read_cache(path: Path, max_vocab: int | None) -> Embeddings | None:
+def read_cache(path: Path, max_vocab: int | None, problems: list[str] | None = None) -> Embeddings | None:
+    """The cached vectors of the text file `path`, or None: when there is no cache, and when it is stale (the
+    file changed) or unusable (a cut or damaged file, NaN, words that do not match), which is then said in
+    `problems`, so that the caller parses the file again and warns. Never raises for a bad cache."""
     d = cache_dir(path)
+    if not (d / "meta.json").exists():
+        return None
+    problems = [] if problems is None else problems
     try:
-        meta = json.loads((d / "meta.json").read_text())
+        meta = json.loads((d / "meta.json").read_text(encoding="utf-8"))
         if not stamp_matches(meta, path):
+            problems.append(f"{path}: changed since its binary cache was written (or an older align wrote it); "
+                            "parsed again")
             return None
-        vectors = np.load(d / "vectors.npy", mmap_mode="r")
+        vectors = read_matrix(d / "vectors.npy", mmap=True)
+        if vectors.shape != (meta.get("words"), meta.get("dim")):
+            raise ValueError(f"vectors.npy holds {vectors.shape}, meta.json says {meta.get('words')} × {meta.get('dim')}")
         n = len(vectors) if max_vocab is None else min(max_vocab, len(vectors))
         with open(d / "words.txt", encoding="utf-8", newline="\n") as f:
             words = f.read().split("\n")[:-1] if max_vocab is None else [next(f)[:-1] for _ in range(n)]
         if len(words) != n:
-            return None
-    except (OSError, ValueError, KeyError, StopIteration):
+            raise ValueError(f"words.txt holds {len(words)} words for {n} vectors")
+        report = LoadReport(path=str(path), from_cache=True, cache_path=str(d),
+                            duplicates=meta.get("duplicates", 0), zero_vectors=meta.get("zero_vectors", 0),
+                            first_duplicate_line=meta.get("first_duplicate_line"),
+                            first_zero_line=meta.get("first_zero_line"))
+        report.warnings = skip_warnings(str(path), report)
+        return Embeddings(words, vectors[:n], report=report, name=path.name)
+    except (OSError, ValueError, AlignError, StopIteration, TypeError) as exc:  # UnicodeDecodeError: a ValueError
+        problems.append(f"{path}: its binary cache {d} is unusable ({exc or type(exc).__name__}); parsed again")
         return None
-    report = LoadReport(path=str(path), from_cache=True, cache_path=str(d),
-                        duplicates=meta.get("duplicates", 0), zero_vectors=meta.get("zero_vectors", 0),
-                        first_duplicate_line=meta.get("first_duplicate_line"),
-                        first_zero_line=meta.get("first_zero_line"))
-    report.warnings = skip_warnings(str(path), report)
-    return Embeddings(words, vectors[:n], report=report, name=path.name)
 
 
 def write_vector_dir(d: Path, words: Sequence[str], vectors: np.ndarray, meta: dict) -> bool:
     """Write vectors.npy + words.txt + meta.json into folder `d` atomically (temp folder, then rename).
 
-    Returns False instead of raising when the folder cannot be written: a cache is optional.
+    Returns False instead of raising when the folder cannot be written: a cache is optional. Work
+    folders that killed runs left beside `d` are removed first (align._io.remove_orphans).
     """
     try:
         d.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=d.name + ".", suffix=".part", dir=d.parent))
+        remove_orphans(d.parent, d.name, legacy_age=ORPHAN_AGE)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{d.name}.{os.getpid()}.", suffix=".part", dir=d.parent))
     except OSError:
         return False
     try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp creates 0700: a cache others may read, like its source
         np.save(tmp / "vectors.npy", np.ascontiguousarray(vectors, dtype=np.float32))
         with open(tmp / "words.txt", "w", encoding="utf-8", newline="\n") as f:
             f.write("".join(w + "\n" for w in words))
@@ -94,10 +135,14 @@ def write_vector_dir(d: Path, words: Sequence[str], vectors: np.ndarray, meta: d
         return False
 
 
-def write_cache(path: Path, emb: Embeddings) -> None:
-    """Cache `emb` for the text file `path` (see `cache_dir`); failure to cache is not an error."""
+def write_cache(path: Path, emb: Embeddings, stamp: dict | None = None) -> None:
+    """Cache `emb` for the text file `path` (see `cache_dir`); failure to cache is not an error. `stamp`: the
+    file's `source_stamp` taken before it was parsed (so that a file changed meanwhile is parsed again)."""
     d = cache_dir(path)
-    meta = _source_stamp(path)
+    try:
+        meta = dict(source_stamp(path) if stamp is None else stamp)
+    except OSError:
+        return
     meta.update(duplicates=emb.report.duplicates, zero_vectors=emb.report.zero_vectors,
                 first_duplicate_line=emb.report.first_duplicate_line,
                 first_zero_line=emb.report.first_zero_line, words=len(emb), dim=emb.dim)

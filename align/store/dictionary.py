@@ -1,6 +1,7 @@
 """Bilingual dictionaries (MUSE format), coverage accounting and seed builders."""
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -52,8 +53,9 @@ class Dictionary:
 
     @classmethod
     def load(cls, path: str | os.PathLike, lowercase: bool = False, encoding: str = "utf-8") -> "Dictionary":
-        """Read `source target` lines (space or tab separated). Blank lines are skipped;
-        exact duplicate pairs are kept once; any other malformed line is an error."""
+        """Read `source target` lines (space or tab separated), or `source target score` lines (what `save`
+        with scores and the induced.txt of an output folder hold; the score is dropped). Blank lines are
+        skipped; exact duplicate pairs are kept once; any other malformed line is an error."""
         name = str(path)
         pairs: list[tuple[str, str]] = []
         seen: set[tuple[str, str]] = set()
@@ -69,8 +71,12 @@ class Dictionary:
                 fields = line.split()
                 if not fields:
                     continue
+                if len(fields) == 3 and _is_score(fields[2]):
+                    fields = fields[:2]  # `source target score`: an induced dictionary (induced.txt) as seeds
                 if len(fields) != 2:
-                    raise InputError(f"expected 'source target', found {len(fields)} fields", name, lineno)
+                    raise InputError(f"expected 'source target' (or 'source target score'), found {len(fields)} "
+                                     "fields" + (f" (the third, {fields[2]!r}, is not a number)"
+                                                 if len(fields) == 3 else ""), name, lineno)
                 pair = (fields[0].lower(), fields[1].lower()) if lowercase else (fields[0], fields[1])
                 if pair not in seen:
                     seen.add(pair)
@@ -112,6 +118,13 @@ class Dictionary:
         return np.asarray(rows, dtype=np.int64).reshape(-1, 2)
 
 
+def _is_score(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
 def identical_seeds(src: Embeddings, tgt: Embeddings, max_vocab: int | None = None) -> Dictionary:
     """Pairs of identical strings present in both vocabularies (among the first `max_vocab` of each)."""
     s = src.head(max_vocab)
@@ -119,7 +132,7 @@ def identical_seeds(src: Embeddings, tgt: Embeddings, max_vocab: int | None = No
     return Dictionary([(w, w) for w in s.words if w in t.index], name="identical")
 
 
-_NUMERAL = re.compile(r"^[0-9]+([.,][0-9]+)*$")
+_NUMERAL = re.compile(r"^[0-9]+([.,][0-9]+)*\Z")
 
 
 def numeral_seeds(src: Embeddings, tgt: Embeddings, max_vocab: int | None = None) -> Dictionary:

@@ -13,7 +13,14 @@ from .vectors import Embeddings
 
 
 def load_fasttext_model(path: str | os.PathLike):
-    """Load a fastText `.bin` model with fasttext-wheel, quietly, with a clear error on a bad file."""
+    """Load a fastText `.bin` model with fasttext-wheel, quietly, with a clear error on a bad file: one whose
+    size is not what its header declares (align.store.fasttext_header) is refused before fastText reads it."""
+    from .fasttext_header import read_layout
+
+    try:
+        read_layout(path)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", str(path)) from None
     import fasttext
     import fasttext.FastText as ft_module
 

@@ -18,6 +18,7 @@ class LoadReport:
     parser: str | None = None  # "arrow" (pyarrow's multi-threaded CSV reader) or "python" (line by line)
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    cache_problems: list[str] = field(default_factory=list)  # a stale or broken cache, parsed again (also in warnings)
 
     def to_dict(self) -> dict:
         return {

@@ -286,7 +286,8 @@ def _parse_text_lines(path: Path, max_vocab: int | None, encoding: str) -> tuple
                 except UnicodeDecodeError as exc:
                     raise InputError(
                         f"not valid {encoding.upper()} text (byte {exc.start + 1} of the line is {raw[exc.start:exc.start + 1]!r}); "
-                        "pass the file's encoding", name, lineno) from None
+                        f"convert the file to UTF-8 (e.g. iconv -f LATIN1 -t UTF-8), or load it from Python with "
+                        f"Embeddings.load(path, encoding=...)", name, lineno) from None
                 line = line.rstrip("\r\n").rstrip(" \t")
                 if lineno == 1:
                     line = line.lstrip("\ufeff")  # a UTF-8 byte-order mark
@@ -335,6 +336,8 @@ def _parse_text_lines(path: Path, max_vocab: int | None, encoding: str) -> tuple
             raise InputError(f"compressed data is truncated or corrupt ({exc})", name, lineno + 1) from None
     if lineno == 0 or (data_lines == 0 and header_n is None):
         raise InputError("file is empty", name)
+    if data_lines == 0:
+        raise InputError(f"no vectors after the header (it announces {header_n} words of dimension {dim})", name)
     if not words:
         raise InputError("no usable vectors (all rows were duplicates or zero)", name)
     if header_n is not None and complete and header_n != data_lines:

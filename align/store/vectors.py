@@ -134,7 +134,8 @@ class Embeddings:
         `max_vocab` keeps the N most frequent words. `words` (fastText `.bin` only) adds
         those words, computing OOV ones from subwords. Text files are cached beside the
         file (or under `$ALIGN_CACHE` when that folder is read-only) and the cache is reused
-        while the source's size and mtime are unchanged.
+        while the source is unchanged (align.store.cache.source_stamp); a stale or broken cache is
+        parsed again, with a warning in `report.warnings`, never an error.
         """
         if isinstance(path, str) and path.startswith("spacy:"):  # an installed spaCy pipeline's vectors
             from ..sources.spacy_vectors import load_spacy_vectors
@@ -153,18 +154,21 @@ class Embeddings:
         elif words is not None:
             raise InputError("extra words can only be computed from a fastText .bin model", str(path))
         else:
-            from .cache import read_cache, write_cache
+            from .cache import read_cache, source_stamp, write_cache
             from .text import parse_text
 
-            emb = None
+            emb, problems = None, []
             if cache:
-                emb = read_cache(path, max_vocab)
+                emb = read_cache(path, max_vocab, problems)
             if emb is None:
                 full = None if cache else max_vocab
+                stamp = source_stamp(path) if cache else None
                 words_, vectors, report = parse_text(path, full, encoding)
                 emb = cls(words_, vectors, report=report, name=path.name)
                 if cache:
-                    write_cache(path, emb)
+                    write_cache(path, emb, stamp)
+                emb.report.cache_problems = problems
+                emb.report.warnings[:0] = problems
                 emb = emb.head(max_vocab)
         emb.report.seconds = time.perf_counter() - start
         emb.report.path = str(path)
@@ -192,23 +196,27 @@ def load_all(paths: Sequence[str | os.PathLike], max_vocab: int | None = None, *
     file and core) when a file needs the line parser; then every file is loaded in this process
     (from the fresh caches). Any error surfaces from that last load, exactly as `Embeddings.load` reports it.
     """
-    todo = [str(p) for p in paths if cache and _needs_parse(p)]
+    todo = list(dict.fromkeys(str(p) for p in paths if cache and _needs_parse(p)))  # a file given twice: once
+    notes: dict[str, list[str]] = {}
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     if len(todo) > 1 and _arrow_available():  # pyarrow parses off the GIL: threads are enough
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(len(todo)) as ex:
-            list(ex.map(_warm_cache, todo))
+            notes = dict(zip(todo, ex.map(_warm_cache, todo)))
     elif len(todo) > 1 and cores > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         try:
             with ProcessPoolExecutor(min(len(todo), cores), mp_context=multiprocessing.get_context("spawn")) as ex:
-                list(ex.map(_warm_cache, todo))
+                notes = dict(zip(todo, ex.map(_warm_cache, todo)))
         except Exception:  # pragma: no cover - no worker processes here: the sequential load still works
             pass
-    return [Embeddings.load(p, max_vocab, cache=cache) for p in paths]
+    out = [Embeddings.load(p, max_vocab, cache=cache) for p in paths]
+    for p, emb in zip(paths, out):  # what the parallel parse said about a stale or broken cache
+        emb.report.warnings[:0] = [w for w in notes.get(str(p), []) if w not in emb.report.warnings]
+    return out
 
 
 def _arrow_available() -> bool:
@@ -234,12 +242,11 @@ def _needs_parse(path: str | os.PathLike) -> bool:
         return True
 
 
-def _warm_cache(path: str) -> bool:
-    """Parse a text file and write its cache (run in a worker process by `load_all`); False on any error."""
+def _warm_cache(path: str) -> list[str]:
+    """Parse a text file and write its cache (run in a worker by `load_all`); the cache warnings it gave
+    (a stale or broken cache), or none on any error (the caller's own load reports it)."""
     try:
-        Embeddings.load(path)
-        return True
+        emb = Embeddings.load(path)
     except Exception:
-        return False
-
-
+        return []
+    return emb.report.cache_problems
