@@ -49,6 +49,22 @@ class Mapping:
     def __repr__(self) -> str:
         return f"Mapping({self.W.shape[0]}→{self.W.shape[1]}, {self.info.get('method', '?')})"
 
+    @classmethod
+    def pair(cls, src_side: "Mapping", tgt_side: "Mapping") -> "Mapping":
+        """The source→target mapping made of two mappings into one shared space (`align multi` writes
+        one per language): sources through `src_side`, targets through `tgt_side` (its W as W_tgt)."""
+        for side in (src_side, tgt_side):
+            if side.W_tgt is not None or side.tgt_norm.steps:
+                raise InputError("only mappings into a shared space (one per language, as `align multi` writes) "
+                                 "can be paired; this one has a target side of its own")
+        if src_side.W.shape[1] != tgt_side.W.shape[1]:
+            raise InputError(f"the two mappings lead to spaces of {src_side.W.shape[1]} and "
+                             f"{tgt_side.W.shape[1]} dimensions")
+        info = {"method": "pair", "src_lang": src_side.info.get("src_lang"), "tgt_lang": tgt_side.info.get("src_lang"),
+                "src_path": src_side.info.get("src_path"), "tgt_path": tgt_side.info.get("src_path"),
+                "src_side": src_side.info, "tgt_side": tgt_side.info}
+        return cls(src_side.W, src_side.src_norm, tgt_side.src_norm, info, W_tgt=tgt_side.W)
+
     @property
     def src_dim(self) -> int:
         return int(self.W.shape[0])

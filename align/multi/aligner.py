@@ -1,0 +1,256 @@
+"""MultiAligner: one shared space for N languages from any set of bilingual dictionaries.
+
+Two modes:
+- `hub`: each language mapped onto the hub language by Procrustes with self-learning refinement
+  (the project's ProcrustesAligner, one bilingual fit per language); translation between two
+  non-hub languages then pivots through the hub's space.
+- `joint`: all maps fitted together on every dictionary by generalized Procrustes analysis
+  (align.multi.gpa), then refined together: each round induces mutual-CSLS pairs for *every*
+  pair of languages, dictionaries or not, and refits all maps on the seeds plus those pairs
+  (multilingual pseudo-supervised refinement, Chen & Cardie 2018). The round with the best
+  unsupervised criterion (mean over the language pairs) is kept, never one picked by a test set.
+"""
+from __future__ import annotations
+
+import time
+from itertools import combinations
+
+import numpy as np
+
+from .._io import progress as _progress
+from ..aligners.procrustes import ProcrustesAligner
+from ..errors import InputError
+from ..search.induction import REFINE_VOCAB, induce
+from ..space import DEFAULT_STEPS, Mapping, Normalizer, parse_steps
+from ..store import Dictionary, Embeddings
+from .gpa import MAX_ITER, PairStats, gpa, mean_pair_cosine, spanning_tree, tree_init
+from .mapping import MultiMapping, check_language_code
+
+MODES: tuple[str, ...] = ("joint", "hub")
+DEFAULT_MODE = "joint"
+DEFAULT_REFINE = 5  # rounds of (multilingual) self-learning, as for bilingual Procrustes
+
+
+def merged_rows(spaces: dict[str, Embeddings], dictionaries: dict[tuple[str, str], Dictionary]
+                ) -> dict[tuple[str, str], np.ndarray]:
+    """Seed pairs per unordered language pair (a before b in `spaces`' order), as (row in a, row in b).
+
+    Dictionaries of both directions of a pair are merged; a pair listed twice counts once."""
+    order = {lang: i for i, lang in enumerate(spaces)}
+    parts: dict[tuple[str, str], list[np.ndarray]] = {}
+    for (src, tgt), dico in dictionaries.items():
+        rows = dico.indices(spaces[src], spaces[tgt])
+        if len(rows) == 0:
+            cov = dico.coverage(spaces[src], spaces[tgt])
+            raise InputError(f"no {src}-{tgt} pair has both words in the vocabularies ({cov.pairs} pairs: "
+                             f"{cov.dropped_src} unknown source words, {cov.dropped_tgt} unknown target words)",
+                             dico.path or dico.name or None)
+        key = (src, tgt) if order[src] < order[tgt] else (tgt, src)
+        parts.setdefault(key, []).append(rows if key == (src, tgt) else rows[:, ::-1])
+    return {key: np.unique(np.vstack(p), axis=0) for key, p in parts.items()}
+
+
+class MultiAligner:
+    """Fit one orthogonal map per language into one shared space (see the module docstring).
+
+    Parameters (stored unchanged; learnt state has a trailing underscore after `fit`):
+    - `mode`: `joint` or `hub`.
+    - `hub`: the language whose normalised space is the shared space (its map is the identity);
+      in hub mode every other language needs a dictionary with it. None: the language with
+      dictionaries to the most others (the first given on a tie).
+    - `normalize`: steps applied to each language before fitting (recorded in each mapping).
+    - `refine`: rounds of self-learning; induction looks at the `refine_vocab` most frequent
+      words of each language, CSLS with `csls_k` neighbours, mutual nearest neighbours.
+    - `criterion_words`: sources averaged by the unsupervised criterion that picks the kept round.
+    - `max_iter`: GPA sweeps at most per fit (joint mode).
+    - `balance`: weigh each language pair the same in the joint fit, however many pairs it has
+      (False: every pair weighs the same).
+
+    After `fit`: `languages_`, `hub_`, `seed_pairs_` ("a-b" → merged seed pairs), `history_` (one
+    entry per round), `best_iteration_`, `converged_at_` (round after which the induced pairs
+    repeated, or None), `induced_pairs_` ("a-b" → pairs induced by the kept round; joint mode).
+    """
+
+    method = "multi"
+
+    def __init__(self, mode: str = DEFAULT_MODE, hub: str | None = None, normalize=DEFAULT_STEPS,
+                 refine: int = DEFAULT_REFINE, refine_vocab: int = REFINE_VOCAB, csls_k: int = 10,
+                 criterion_words: int = 10000, max_iter: int = MAX_ITER, balance: bool = False,
+                 show_progress: bool = False):
+        self.mode = mode
+        self.hub = hub
+        self.normalize = normalize
+        self.refine = refine
+        self.refine_vocab = refine_vocab
+        self.csls_k = csls_k
+        self.criterion_words = criterion_words
+        self.max_iter = max_iter
+        self.balance = balance
+        self.show_progress = show_progress
+
+    def get_params(self) -> dict:
+        """The constructor's parameters, JSON-ready."""
+        return {"mode": self.mode, "hub": self.hub, "normalize": list(parse_steps(self.normalize)),
+                "refine": self.refine, "refine_vocab": self.refine_vocab, "csls_k": self.csls_k,
+                "criterion_words": self.criterion_words, "max_iter": self.max_iter, "balance": self.balance}
+
+    # ---- validation -----------------------------------------------------------
+    def _check(self, spaces: dict[str, Embeddings], dictionaries: dict[tuple[str, str], Dictionary]) -> str:
+        """Validate the parameters and inputs; return the hub language."""
+        if self.mode not in MODES:
+            raise InputError(f"unknown mode {self.mode!r}; choose from {', '.join(MODES)}")
+        for name in ("refine", "refine_vocab", "csls_k", "criterion_words", "max_iter"):
+            value = getattr(self, name)
+            low = 0 if name == "refine" else 1
+            if not isinstance(value, (int, np.integer)) or value < low:
+                raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
+        if not isinstance(self.balance, (bool, np.bool_)):
+            raise InputError(f"balance must be True or False, got {self.balance!r}")
+        parse_steps(self.normalize)
+        if not isinstance(spaces, dict) or len(spaces) < 2:
+            raise InputError("a shared space needs vectors of at least two languages")
+        for lang, emb in spaces.items():
+            check_language_code(lang)
+            if not isinstance(emb, Embeddings):
+                raise InputError(f"the vectors of {lang} must be Embeddings, not {type(emb).__name__}")
+        dims = {lang: emb.dim for lang, emb in spaces.items()}
+        if len(set(dims.values())) != 1:
+            raise InputError("every language needs vectors of one dimension: "
+                             + ", ".join(f"{lang} {d}" for lang, d in dims.items()))
+        if not dictionaries:
+            raise InputError("at least one dictionary is needed")
+        for key, dico in dictionaries.items():
+            if not (isinstance(key, tuple) and len(key) == 2):
+                raise InputError(f"dictionaries are keyed by (source, target) language codes, not {key!r}")
+            src, tgt = key
+            for lang in key:
+                if lang not in spaces:
+                    raise InputError(f"the {src}-{tgt} dictionary names {lang!r}, which has no vectors "
+                                     f"(languages: {', '.join(spaces)})")
+            if src == tgt:
+                raise InputError(f"a dictionary needs two different languages, got {src}-{tgt}")
+            if not isinstance(dico, Dictionary) or len(dico) == 0:
+                raise InputError(f"the {src}-{tgt} dictionary is empty or not a Dictionary")
+        linked = {lang: set() for lang in spaces}
+        for src, tgt in dictionaries:
+            linked[src].add(tgt)
+            linked[tgt].add(src)
+        hub = self.hub if self.hub is not None else max(spaces, key=lambda lang: len(linked[lang]))
+        if hub not in spaces:
+            raise InputError(f"the hub {hub!r} has no vectors (languages: {', '.join(spaces)})")
+        if self.mode == "hub":
+            alone = [lang for lang in spaces if lang != hub and hub not in linked[lang]]
+            if alone:
+                raise InputError(f"hub mode needs a dictionary between each language and the hub {hub}; "
+                                 f"{', '.join(alone)} has none (joint mode can chain through other languages)")
+        return hub
+
+    # ---- fitting --------------------------------------------------------------
+    def fit(self, spaces: dict[str, Embeddings], dictionaries: dict[tuple[str, str], Dictionary]) -> MultiMapping:
+        """Fit every language's map; return the MultiMapping of the kept round."""
+        start = time.perf_counter()
+        hub = self._check(spaces, dictionaries)
+        rows = merged_rows(spaces, dictionaries)
+        spanning_tree(list(spaces), list(rows), hub)  # every language linked by some chain, or a clear error
+        self.languages_ = list(spaces)
+        self.hub_ = hub
+        self.seed_pairs_ = {f"{a}-{b}": int(len(r)) for (a, b), r in rows.items()}
+        if self.mode == "hub":
+            mappings = self._fit_hub(spaces, dictionaries, hub)
+        else:
+            mappings = self._fit_joint(spaces, rows, hub)
+        info = {"method": self.method, "mode": self.mode, "hub": hub, "params": self.get_params(),
+                "languages": self.languages_, "seed_pairs": self.seed_pairs_, "history": self.history_,
+                "best_iteration": self.best_iteration_, "converged_at": self.converged_at_,
+                "fit_seconds": round(time.perf_counter() - start, 3)}
+        for lang, m in mappings.items():
+            m.info.update(method=self.method, mode=self.mode, hub=hub, src_lang=lang, tgt_lang=f"shared:{hub}",
+                          src=spaces[lang].name)
+        return MultiMapping(mappings, info)
+
+    def _fit_hub(self, spaces, dictionaries, hub: str) -> dict[str, Mapping]:
+        """Each language onto the hub by bilingual Procrustes + refinement, on its dictionaries with the hub."""
+        hub_norm = Normalizer(parse_steps(self.normalize))
+        hub_norm.fit_transform(spaces[hub].vectors)
+        d = spaces[hub].dim
+        mappings = {hub: Mapping(np.eye(d, dtype=np.float32), hub_norm, None, {"history": []})}
+        self.history_, self.induced_pairs_ = [], {}
+        best, converged = {}, {}
+        for lang in _progress([x for x in spaces if x != hub], self.show_progress, desc="languages", unit="lang"):
+            seeds = None
+            for (src, tgt), dico in dictionaries.items():
+                if {src, tgt} == {lang, hub}:
+                    part = dico if src == lang else dico.reversed()
+                    seeds = part if seeds is None else seeds + part
+            aligner = ProcrustesAligner(normalize=self.normalize, refine=self.refine, refine_vocab=self.refine_vocab,
+                                        csls_k=self.csls_k, criterion_words=self.criterion_words)
+            m = aligner.fit(spaces[lang], spaces[hub], seeds)
+            mappings[lang] = Mapping(m.W, m.src_norm, None, {"history": aligner.history_})
+            self.history_.append({"language": lang, "rounds": aligner.history_})
+            best[lang], converged[lang] = aligner.best_iteration_, aligner.converged_at_
+            if aligner.induced_ is not None:
+                self.induced_pairs_[f"{lang}-{hub}"] = int(len(aligner.induced_.pairs))
+        self.best_iteration_, self.converged_at_ = best, converged
+        return {lang: mappings[lang] for lang in spaces}
+
+    def _stats(self, X: dict[str, np.ndarray], train: dict[tuple[str, str], np.ndarray]) -> list[PairStats]:
+        """GPA's sums per language pair; with `balance`, each language pair weighs the same in total."""
+        mean = np.mean([len(r) for r in train.values()])
+        return [PairStats.of(a, b, X[a], X[b], r, weight=mean / len(r) if self.balance else 1.0)
+                for (a, b), r in train.items()]
+
+    def _fit_joint(self, spaces, rows: dict[tuple[str, str], np.ndarray], hub: str) -> dict[str, Mapping]:
+        """GPA on the seeds, then rounds of multilingual refinement; the best round by the criterion is kept."""
+        norms = {lang: Normalizer(parse_steps(self.normalize)) for lang in spaces}
+        X = {lang: norms[lang].fit_transform(emb.vectors) for lang, emb in spaces.items()}
+        seed_stats = self._stats(X, rows)
+        W, iters = gpa(seed_stats, tree_init(X, rows, hub), max_iter=self.max_iter)
+        self.history_ = []
+        self.converged_at_ = None
+        self.induced_pairs_ = {}
+        pairs = list(combinations(spaces, 2))
+        best = (-np.inf, 0, W, {})
+        before = None
+        fit_cos, n_train = mean_pair_cosine(seed_stats, W), sum(len(r) for r in rows.values())
+        rounds = range(self.refine + 1)
+        for it in _progress(rounds, self.show_progress and self.refine > 0, desc="refinement",
+                            total=self.refine + 1, unit="round"):
+            entry = {"iteration": it, "gpa_iterations": iters, "train_pairs": n_train,
+                     "train_mean_cosine": round(fit_cos, 6)}
+            induced = {}
+            if self.refine:
+                crit = []
+                for a, b in pairs:
+                    ind = induce(X[a][:self.refine_vocab] @ W[a], X[b][:self.refine_vocab] @ W[b],
+                                 max_rank=self.refine_vocab, mode="mutual", csls_k=self.csls_k,
+                                 criterion_words=self.criterion_words)
+                    induced[(a, b)] = ind.pairs
+                    crit.append(ind.criterion)
+                criterion = float(np.mean(crit))
+                entry.update(criterion=round(criterion, 6),
+                             induced_pairs={f"{a}-{b}": int(len(p)) for (a, b), p in induced.items()})
+                if criterion > best[0]:
+                    best = (criterion, it, W, induced)
+            self.history_.append(entry)
+            if it == self.refine:
+                break
+            train = {}
+            for a, b in pairs:
+                parts = [r for r in (rows.get((a, b)), induced.get((a, b))) if r is not None and len(r)]
+                if parts:
+                    train[(a, b)] = np.unique(np.vstack(parts), axis=0)
+            if before is not None and train.keys() == before.keys() and all(
+                    np.array_equal(train[k], before[k]) for k in train):
+                self.converged_at_ = it  # the same pairs give the same maps: later rounds repeat this one
+                break
+            before = train
+            stats = self._stats(X, train)
+            W, iters = gpa(stats, W, max_iter=self.max_iter)
+            fit_cos, n_train = mean_pair_cosine(stats, W), sum(len(r) for r in train.values())
+        self.best_iteration_ = best[1]
+        W = best[2]
+        self.induced_pairs_ = {f"{a}-{b}": int(len(p)) for (a, b), p in best[3].items()}
+        # The hub's normalised space is the shared space: rotate every map by W_hubᵀ (cosines do not change).
+        to_hub = W[hub].astype(np.float64).T
+        return {lang: Mapping((W[lang].astype(np.float64) @ to_hub).astype(np.float32), norms[lang], None, {})
+                for lang in spaces}

@@ -1,0 +1,74 @@
+"""The `align multi` job, shared by the CLI and scripts: load, fit, evaluate pairs, write one folder."""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ..device import describe as describe_device
+from ..errors import InputError
+from ..search.evaluate import evaluate_bli
+from ..store import Dictionary, load_all
+from .aligner import MultiAligner
+from .mapping import MultiMapping, write_folder
+
+METRICS = "metrics.json"
+
+
+def parse_pair(spec: str) -> tuple[str, str]:
+    """'SRC-TGT' -> (src, tgt); language codes hold no '-'."""
+    parts = spec.split("-")
+    if len(parts) != 2 or not all(parts):
+        raise InputError(f"expected a language pair SRC-TGT (e.g. fr-fi), got {spec!r}")
+    return parts[0], parts[1]
+
+
+def evaluate_pairs(mm: MultiMapping, spaces: dict, evals: dict[tuple[str, str], Dictionary],
+                   retrievals=("nn", "csls"), show_progress: bool = False) -> dict:
+    """BLI of every evaluated pair through the shared space: {"src-tgt": {retrieval: result dict}}."""
+    out = {}
+    for (src, tgt), dico in evals.items():
+        for lang in (src, tgt):
+            if lang not in spaces:
+                raise InputError(f"the {src}-{tgt} test dictionary names {lang!r}, which has no vectors",
+                                 dico.path or None)
+        m = mm.pair(src, tgt)
+        s, t = m.transform_embeddings(spaces[src]), m.normalize_target(spaces[tgt])
+        out[f"{src}-{tgt}"] = {r: evaluate_bli(s, t, dico, r, show_progress=show_progress).to_dict()
+                               for r in retrievals}
+    return out
+
+
+def run_multi(vectors: dict[str, str], dictionaries: dict[tuple[str, str], str], *,
+              evals: dict[tuple[str, str], str] | None = None, output: str | Path | None = None,
+              max_vocab: int | None = None, cache: bool = True, show_progress: bool = False,
+              **params) -> tuple[MultiMapping, dict]:
+    """Fit a shared space of the `vectors` (language → path) on the `dictionaries` ((src, tgt) → path),
+    evaluate the `evals` pairs, write `output` (the MultiMapping folder plus metrics.json, swapped in
+    whole); `params` go to MultiAligner. Returns (multi-mapping, metrics)."""
+    started = time.perf_counter()
+    langs = list(vectors)
+    spaces = dict(zip(langs, load_all([vectors[lang] for lang in langs], max_vocab, cache=cache)))
+    dicos = {pair: Dictionary.load(path) for pair, path in dictionaries.items()}
+    tests = {pair: Dictionary.load(path) for pair, path in (evals or {}).items()}
+    aligner = MultiAligner(show_progress=show_progress, **params)
+    mm = aligner.fit(spaces, dicos)
+    for lang, emb in spaces.items():
+        path = vectors[lang]
+        mm[lang].info["src_path"] = path if path.startswith("spacy:") else str(Path(path).resolve())
+    metrics = {"languages": langs, "mode": aligner.mode, "hub": aligner.hub_, "params": aligner.get_params(),
+               "seed_pairs": aligner.seed_pairs_, "induced_pairs": aligner.induced_pairs_,
+               "history": aligner.history_, "best_iteration": aligner.best_iteration_,
+               "converged_at": aligner.converged_at_, "fit_seconds": mm.info.get("fit_seconds"),
+               "eval": evaluate_pairs(mm, spaces, tests, show_progress=show_progress)}
+    metrics["device"] = describe_device()
+    metrics["seconds"] = round(time.perf_counter() - started, 3)
+    if output is not None:
+        metrics["output"] = str(output)
+
+        def fill(tmp: Path) -> None:
+            mm.write_into(tmp)
+            (tmp / METRICS).write_text(json.dumps(metrics, indent=1, ensure_ascii=False), encoding="utf-8")
+
+        write_folder(output, fill)
+    return mm, metrics

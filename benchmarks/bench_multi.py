@@ -1,0 +1,193 @@
+"""One shared space for en, fr, fi (issue 22): pivot and joint BLI on the data kit.
+
+Two stages, each rerunnable:
+
+- `tune`: chooses the joint mode's settings on data carved from the TRAINING dictionaries only.
+  Zero-shot dev: fit on the four MUSE training splits (no fr-fi dictionary) and score fr→fi on
+  `fr-fi.train.txt` (a training dictionary, never used for fitting here). Held-out dev: a fifth
+  of the source words of `en-fr.0-5000` and of `fr-fi.train.txt` is held out (with every pair of
+  the reverse dictionary that holds a held-out word), the model is fitted on all the rest, and
+  en→fr and fr→fi are scored on the held-out pairs. The default is the configuration with the
+  best mean over the three dev scores.
+- `final`: the library's defaults, every direction among en, fr, fi on the test dictionaries
+  (`*.5000-6500`, `fr-fi.test.txt`, reversed for fi→fr), in two settings: without any fr-fi
+  dictionary (hub = pivot through English, and joint) and with all dictionaries (joint), beside
+  bilingual Procrustes + 5 refinements fitted on the same pairs.
+
+No test pair reaches a fit: for a direction a→b, every pair of an a-b or b-a training dictionary
+whose a-side word is a test query is withheld (the MUSE fr-en training split holds 595 of the
+en→fr test pairs reversed); directions whose withheld pairs coincide share a model.
+
+    python benchmarks/bench_multi.py [--only tune|final]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT))
+from results import machine_description, write_section  # noqa: E402
+
+from align import Dictionary, Embeddings, evaluate_bli  # noqa: E402
+from align.aligners import ProcrustesAligner  # noqa: E402
+from align.multi import MultiAligner  # noqa: E402
+
+KIT = ROOT.parent / "shared" / "bench"
+V, D = KIT / "vectors", KIT / "dictionaries"
+LANGS = ("en", "fr", "fi")
+MUSE_PAIRS = (("en", "fr"), ("fr", "en"), ("en", "fi"), ("fi", "en"))
+DIRECTIONS = (("fr", "fi"), ("fi", "fr"), ("en", "fr"), ("fr", "en"), ("en", "fi"), ("fi", "en"))
+TUNE_GRID = [dict(refine_vocab=rv, balance=bal) for rv in (8000, 15000) for bal in (False, True)]
+DEV_FRACTION = 0.2
+
+
+def load_kit() -> tuple[dict, dict, dict]:
+    """Vectors, training dictionaries and test dictionaries (keyed by (src, tgt))."""
+    spaces = {lang: Embeddings.load(V / f"{lang}.vec.gz") for lang in LANGS}
+    train = {(s, t): Dictionary.load(D / f"{s}-{t}.0-5000.txt") for s, t in MUSE_PAIRS}
+    train[("fr", "fi")] = Dictionary.load(D / "fr-fi.train.txt")
+    test = {(s, t): Dictionary.load(D / f"{s}-{t}.5000-6500.txt") for s, t in MUSE_PAIRS}
+    test[("fr", "fi")] = Dictionary.load(D / "fr-fi.test.txt")
+    test[("fi", "fr")] = test[("fr", "fi")].reversed()
+    return spaces, train, test
+
+
+def withhold(dicos: dict, lang: str, other: str, words: set[str]) -> tuple[dict, int]:
+    """The dictionaries without the pairs of `lang`-`other` dictionaries (either direction) whose
+    `lang` word is in `words`; and how many pairs were dropped."""
+    out, dropped = {}, 0
+    for (s, t), d in dicos.items():
+        if {s, t} == {lang, other}:
+            side = 0 if s == lang else 1
+            kept = [p for p in d.pairs if p[side] not in words]
+            dropped += len(d) - len(kept)
+            d = Dictionary(kept, name=d.name, path=d.path)
+        out[(s, t)] = d
+    return out, dropped
+
+
+def csls_p1(mapping, spaces: dict, src: str, tgt: str, dico: Dictionary, retrieval: str = "csls") -> dict:
+    r = evaluate_bli(mapping.transform_embeddings(spaces[src]), mapping.normalize_target(spaces[tgt]), dico, retrieval)
+    return r.to_dict()
+
+
+def split_sources(dico: Dictionary, fraction: float, seed: int) -> tuple[Dictionary, Dictionary, set[str]]:
+    """(kept, held out, held-out source words): a `fraction` of the distinct sources, drawn with `seed`."""
+    sources = sorted({s for s, _ in dico.pairs})
+    rng = np.random.default_rng(seed)
+    held = set(rng.choice(sources, int(round(fraction * len(sources))), replace=False).tolist())
+    return (Dictionary([p for p in dico.pairs if p[0] not in held], name=dico.name),
+            Dictionary([p for p in dico.pairs if p[0] in held], name=dico.name + " (dev)"), held)
+
+
+def tune(spaces: dict, train: dict) -> tuple[list[tuple], dict]:
+    """Score every configuration of TUNE_GRID on the dev data; return (rows, winner)."""
+    muse = {k: v for k, v in train.items() if k != ("fr", "fi")}
+    dev = dict(train)
+    en_fr_kept, en_fr_dev, held_en = split_sources(train[("en", "fr")], DEV_FRACTION, seed=0)
+    fr_fi_kept, fr_fi_dev, _ = split_sources(train[("fr", "fi")], DEV_FRACTION, seed=0)
+    dev[("en", "fr")], dev[("fr", "fi")] = en_fr_kept, fr_fi_kept
+    dev, _ = withhold(dev, "en", "fr", held_en)  # the held-out en words leave fr-en too
+    rows = []
+    for config in TUNE_GRID:
+        t0 = time.perf_counter()
+        zero = MultiAligner(mode="joint", **config).fit(spaces, muse)
+        z = csls_p1(zero.pair("fr", "fi"), spaces, "fr", "fi", train[("fr", "fi")])["precision_at_1"]
+        full = MultiAligner(mode="joint", **config).fit(spaces, dev)
+        a = csls_p1(full.pair("en", "fr"), spaces, "en", "fr", en_fr_dev)["precision_at_1"]
+        b = csls_p1(full.pair("fr", "fi"), spaces, "fr", "fi", fr_fi_dev)["precision_at_1"]
+        rows.append((config, z, a, b, float(np.mean([z, a, b])), time.perf_counter() - t0))
+        print(rows[-1], flush=True)
+    winner = max(rows, key=lambda r: r[4])[0]
+    return rows, winner
+
+
+def final(spaces: dict, train: dict, test: dict) -> list[tuple]:
+    """Every direction, every setting; rows (setting, method, direction, result dict, withheld, fit seconds)."""
+    settings = {"no fr-fi dictionary": {k: v for k, v in train.items() if k != ("fr", "fi")}, "all dictionaries": train}
+    rows = []
+    for setting, dicos in settings.items():
+        models: dict = {}
+        for src, tgt in DIRECTIONS:
+            queries = {s for s, _ in test[(src, tgt)].pairs}
+            fit_on, dropped = withhold(dicos, src, tgt, queries)
+            key = tuple((k, len(v)) for k, v in fit_on.items())
+            methods = [("joint", "joint")] + ([("hub", "hub (pivot through en)")] if setting.startswith("no") else [])
+            for mode, label in methods:
+                if (mode, key) not in models:
+                    t0 = time.perf_counter()
+                    models[(mode, key)] = (MultiAligner(mode=mode, hub="en").fit(spaces, fit_on),
+                                           time.perf_counter() - t0)
+                mm, secs = models[(mode, key)]
+                res = {r: csls_p1(mm.pair(src, tgt), spaces, src, tgt, test[(src, tgt)], r) for r in ("nn", "csls")}
+                rows.append((setting, label, f"{src}→{tgt}", res, dropped, secs))
+                print(rows[-1][:3], res["csls"]["precision_at_1"], flush=True)
+            bilingual = [(s, t) for (s, t) in fit_on if {s, t} == {src, tgt}]
+            if bilingual:
+                seeds = None
+                for s, t in bilingual:
+                    part = fit_on[(s, t)] if s == src else fit_on[(s, t)].reversed()
+                    seeds = part if seeds is None else seeds + part
+                t0 = time.perf_counter()
+                m = ProcrustesAligner(refine=5).fit(spaces[src], spaces[tgt], seeds)
+                secs = time.perf_counter() - t0
+                res = {r: csls_p1(m, spaces, src, tgt, test[(src, tgt)], r) for r in ("nn", "csls")}
+                rows.append((setting, "bilingual Procrustes + refinement ×5", f"{src}→{tgt}", res, dropped, secs))
+                print(rows[-1][:3], res["csls"]["precision_at_1"], flush=True)
+    return rows
+
+
+def render_tune(rows: list[tuple], winner: dict) -> str:
+    lines = [f"Machine: {machine_description()}. Date: {time.strftime('%Y-%m-%d %H:%M')} UTC.", "",
+             "Command: `python benchmarks/bench_multi.py --only tune`. Dev data carved from the training dictionaries "
+             "only: zero-shot fr→fi = fit on the four MUSE training splits, score on `fr-fi.train.txt`; held-out = "
+             f"{int(DEV_FRACTION * 100)}% of the source words of `en-fr.0-5000` and of `fr-fi.train.txt` held out "
+             "(and their pairs in `fr-en.0-5000`), fit on the rest. CSLS P@1, joint mode, 5 refinement rounds.", "",
+             "| refine vocabulary | balance | zero-shot fr→fi (dev) | held-out en→fr | held-out fr→fi | mean | "
+             "time for both fits (s) |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    for config, z, a, b, m, secs in rows:
+        lines.append(f"| {config['refine_vocab']} | {config['balance']} | {z:.2f} | {a:.2f} | {b:.2f} | {m:.2f} | "
+                     f"{secs:.0f} |")
+    lines += ["", f"Winner (the library's default): {winner}."]
+    return "\n".join(lines)
+
+
+def render_final(rows: list[tuple]) -> str:
+    lines = [f"Machine: {machine_description()}. Date: {time.strftime('%Y-%m-%d %H:%M')} UTC.", "",
+             "Command: `python benchmarks/bench_multi.py --only final` (the library's defaults: "
+             f"`MultiAligner(mode=..., hub='en')`, {MultiAligner().get_params()}). Test dictionaries: MUSE "
+             "`*.5000-6500`, `fr-fi.test.txt` (reversed for fi→fr). Training: MUSE `*.0-5000` (en-fr, fr-en, en-fi, "
+             "fi-en) and, for \"all dictionaries\", `fr-fi.train.txt`; for each direction the training pairs that "
+             "hold one of its test queries on the query side are withheld (column \"withheld\").", "",
+             "| setting | method | direction | P@1 NN | P@1 CSLS | P@5 CSLS | P@10 CSLS | queries | withheld | "
+             "fit (s) |", "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for setting, label, direction, res, dropped, secs in rows:
+        c = res["csls"]
+        lines.append(f"| {setting} | {label} | {direction} | {res['nn']['precision_at_1']:.2f} | "
+                     f"{c['precision_at_1']:.2f} | {c['precision_at_5']:.2f} | {c['precision_at_10']:.2f} | "
+                     f"{c['n_queries']} | {dropped} | {secs:.1f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--only", choices=["tune", "final"], default=None)
+    args = ap.parse_args()
+    if not KIT.is_dir():
+        raise SystemExit(f"data kit not found at {KIT}")
+    spaces, train, test = load_kit()
+    if args.only != "final":
+        rows, winner = tune(spaces, train)
+        write_section("Many languages: choosing the joint settings (issue 22)", render_tune(rows, winner))
+    if args.only != "tune":
+        write_section("Many languages: pivot and joint BLI (issue 22)", render_final(final(spaces, train, test)))
+
+
+if __name__ == "__main__":
+    main()
