@@ -101,7 +101,7 @@ def test_save_load_round_trip_and_swap(three, tmp_path):
     dicos = {("a", "b"): dico("a", "b", TRAIN), ("c", "b"): dico("c", "b", TRAIN)}
     mm = MultiAligner(refine=0).fit(three, dicos)
     out = tmp_path / "space"
-    out.mkdir()
+    mm.save(out)
     (out / "stale.txt").write_text("from an earlier run")
     mm.save(out)
     assert sorted(p.name for p in out.iterdir()) == ["a", "b", "c", "multi.json"]  # swapped in whole
@@ -123,6 +123,13 @@ def test_save_load_round_trip_and_swap(three, tmp_path):
         broken.save(out)
     assert sorted(p.name for p in out.iterdir()) == ["a", "b", "c", "multi.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["space"]
+    # a folder of other files is never replaced
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(InputError, match="refusing to replace"):
+        mm.save(other)
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]
 
 
 def test_pair_needs_mappings_into_a_shared_space(three):

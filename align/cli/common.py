@@ -106,3 +106,18 @@ def max_vocab_option(f: Callable) -> Callable:
 
     return click.option("--max-vocab", type=click.IntRange(min=1), default=MAX_VOCAB, show_default=True,
                         help="Keep the N most frequent words of each side.")(f)
+
+
+def tgt_mapping_option(f: Callable) -> Callable:
+    """--tgt-mapping: the target language's mapping into the same shared space as --mapping (align multi)."""
+    return click.option("--tgt-mapping", type=click.Path(file_okay=False), default=None,
+                        help="The target language's mapping into the shared space of the source's (two language "
+                             "folders of an `align multi` output, e.g. --mapping OUT/fr --tgt-mapping OUT/fi).")(f)
+
+
+def load_mapping(path: str, tgt_path: str | None = None):
+    """The mapping at `path`, or with `tgt_path` the pair of two per-language mappings (Mapping.pair)."""
+    from ..space.mapping import Mapping
+
+    m = Mapping.load(path)
+    return m if tgt_path is None else Mapping.pair(m, Mapping.load(tgt_path))

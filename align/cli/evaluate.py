@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 
 from ..search.evaluate import evaluate_bli
-from .common import (RETRIEVALS, api_option, common_output, echo_json, format_bli_table, load_pair,
-                     report_load_warnings)
+from .common import (RETRIEVALS, api_option, common_output, echo_json, format_bli_table, load_mapping, load_pair,
+                     report_load_warnings, tgt_mapping_option)
 
 
 @click.command("bli-eval")
@@ -15,6 +15,7 @@ from .common import (RETRIEVALS, api_option, common_output, echo_json, format_bl
 @api_option(evaluate_bli, "retrieval", type=click.Choice(RETRIEVALS + ("all",)))
 @click.option("--mapping", type=click.Path(file_okay=False), default=None,
               help="A mapping directory to apply to the source vectors first.")
+@tgt_mapping_option
 @click.option("--max-vocab", type=click.IntRange(min=1), default=None, help="Keep the N most frequent words of each side.")
 @click.option("--exclude-identical", is_flag=True, help="Drop test pairs of identical strings (fastText's --nomatch).")
 @api_option(evaluate_bli, "csls_k", type=click.IntRange(min=1))
@@ -22,20 +23,23 @@ from .common import (RETRIEVALS, api_option, common_output, echo_json, format_bl
             help="Inverse temperature of inverted softmax.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
 @common_output
-def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, max_vocab, exclude_identical, csls_k, isf_beta,
+def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, tgt_mapping, max_vocab, exclude_identical, csls_k, isf_beta,
              no_cache, as_json, quiet) -> None:
     """Bilingual lexicon induction: P@1/5/10 of SRC-EMB against TGT-EMB on a test dictionary."""
     from ..store.dictionary import Dictionary
 
     src, tgt = load_pair(src_emb, tgt_emb, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
+    if tgt_mapping is not None and mapping is None:
+        from ..errors import InputError
+
+        raise InputError("--tgt-mapping needs --mapping (the source language's mapping)")
     raw, reranker = (src, tgt), None
     if mapping is not None:
-        from ..space.mapping import Mapping
         from .mapping import load_reranker
 
-        m = Mapping.load(mapping)
-        reranker = load_reranker(mapping)
+        m = load_mapping(mapping, tgt_mapping)
+        reranker = None if tgt_mapping is not None else load_reranker(mapping)
         src, tgt = m.transform_embeddings(src), m.normalize_target(tgt)
     d = Dictionary.load(dico)
     methods = RETRIEVALS if retrieval == "all" else (retrieval,)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 
 from ..errors import InputError
-from .common import (RETRIEVALS, common_output, echo_json, load_embeddings, max_vocab_option, report_load_warnings,
-                     warn)
+from .common import (RETRIEVALS, common_output, echo_json, load_embeddings, load_mapping, max_vocab_option,
+                     report_load_warnings, tgt_mapping_option, warn)
 
 
 def warn_if_failed(quiet: bool, mapping, mapping_dir: str) -> None:
@@ -67,16 +67,17 @@ def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, side, as_js
 @click.option("--retrieval", type=click.Choice(RETRIEVALS), default="csls", show_default=True)
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--no-rerank", is_flag=True, help="Ignore a reranker saved with the mapping (plain retrieval).")
+@tgt_mapping_option
 @max_vocab_option
 @common_output
-def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank, max_vocab, as_json, quiet):
+def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank, tgt_mapping, max_vocab, as_json,
+                  quiet):
     """Print the k best translations of WORDS with their scores (reranked when the mapping has a reranker)."""
     import numpy as np
 
-    from ..space.mapping import Mapping
     from ..search.retrieval import retrieve
 
-    m = Mapping.load(mapping_dir)
+    m = load_mapping(mapping_dir, tgt_mapping)
     warn_if_failed(quiet, m, mapping_dir)
     src_path = src_emb or m.info.get("src_path")
     tgt_path = tgt_emb or m.info.get("tgt_path")
@@ -88,7 +89,7 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
     missing = [w for w in words if w not in src and src.subword_model is None]
     if missing:
         raise InputError(f"not in the source vocabulary: {', '.join(missing)}")
-    reranker = None if no_rerank else load_reranker(mapping_dir)
+    reranker = None if no_rerank or tgt_mapping else load_reranker(mapping_dir)
     if reranker is not None:
         result = {w: [{"word": t, "score": sc} for t, sc in cands]
                   for w, cands in reranker.translate(src, tgt, list(words), k).items()}

@@ -12,6 +12,7 @@ Two modes:
 """
 from __future__ import annotations
 
+import inspect
 import time
 from itertools import combinations
 
@@ -50,6 +51,15 @@ def merged_rows(spaces: dict[str, Embeddings], dictionaries: dict[tuple[str, str
     return {key: np.unique(np.vstack(p), axis=0) for key, p in parts.items()}
 
 
+def _without(pairs: np.ndarray | None, seeds: np.ndarray) -> np.ndarray | None:
+    """The rows of `pairs` that are not rows of `seeds` (both (n, 2) int64)."""
+    if pairs is None or not len(seeds):
+        return pairs
+    seen = set(map(tuple, seeds.tolist()))
+    keep = np.fromiter((tuple(p) not in seen for p in pairs.tolist()), dtype=bool, count=len(pairs))
+    return pairs[keep]
+
+
 class MultiAligner:
     """Fit one orthogonal map per language into one shared space (see the module docstring).
 
@@ -65,9 +75,10 @@ class MultiAligner:
     - `max_iter`: GPA sweeps at most per fit (joint mode).
     - `balance`: weigh each language pair the same in the joint fit, however many pairs it has
       (False: every pair weighs the same).
+    - `induced_weight`: weight of an induced pair (one that no dictionary lists) against a seed pair's 1.
 
     After `fit`: `languages_`, `hub_`, `seed_pairs_` ("a-b" → merged seed pairs), `history_` (one
-    entry per round), `best_iteration_`, `converged_at_` (round after which the induced pairs
+    entry per round; in hub mode one per language with its rounds), `n_iter_`, `best_iteration_`, `converged_at_` (round after which the induced pairs
     repeated, or None), `induced_pairs_` ("a-b" → pairs induced by the kept round; joint mode).
     """
 
@@ -76,23 +87,24 @@ class MultiAligner:
     def __init__(self, mode: str = DEFAULT_MODE, hub: str | None = None, normalize=DEFAULT_STEPS,
                  refine: int = DEFAULT_REFINE, refine_vocab: int = REFINE_VOCAB, csls_k: int = 10,
                  criterion_words: int = 10000, max_iter: int = MAX_ITER, balance: bool = False,
-                 show_progress: bool = False):
-        self.mode = mode
-        self.hub = hub
-        self.normalize = normalize
-        self.refine = refine
-        self.refine_vocab = refine_vocab
-        self.csls_k = csls_k
-        self.criterion_words = criterion_words
-        self.max_iter = max_iter
-        self.balance = balance
-        self.show_progress = show_progress
+                 induced_weight: float = 1.0, show_progress: bool = False):
+        for name, value in locals().items():
+            if name != "self":
+                setattr(self, name, value)
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """Every parameter's default: the one definition the CLI reads too."""
+        return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
 
     def get_params(self) -> dict:
-        """The constructor's parameters, JSON-ready."""
-        return {"mode": self.mode, "hub": self.hub, "normalize": list(parse_steps(self.normalize)),
-                "refine": self.refine, "refine_vocab": self.refine_vocab, "csls_k": self.csls_k,
-                "criterion_words": self.criterion_words, "max_iter": self.max_iter, "balance": self.balance}
+        """The constructor's arguments, as given."""
+        return {name: getattr(self, name) for name in self.defaults()}
+
+    def __repr__(self) -> str:
+        defaults = self.defaults()
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k]]
+        return f"MultiAligner({', '.join(changed)})"
 
     # ---- validation -----------------------------------------------------------
     def _check(self, spaces: dict[str, Embeddings], dictionaries: dict[tuple[str, str], Dictionary]) -> str:
@@ -106,6 +118,8 @@ class MultiAligner:
                 raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
         if not isinstance(self.balance, (bool, np.bool_)):
             raise InputError(f"balance must be True or False, got {self.balance!r}")
+        if not isinstance(self.induced_weight, (int, float)) or not self.induced_weight > 0:
+            raise InputError(f"induced_weight must be a number > 0, got {self.induced_weight!r}")
         parse_steps(self.normalize)
         if not isinstance(spaces, dict) or len(spaces) < 2:
             raise InputError("a shared space needs vectors of at least two languages")
@@ -159,7 +173,9 @@ class MultiAligner:
             mappings = self._fit_hub(spaces, dictionaries, hub)
         else:
             mappings = self._fit_joint(spaces, rows, hub)
-        info = {"method": self.method, "mode": self.mode, "hub": hub, "params": self.get_params(),
+        self.n_iter_ = len(self.history_)
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
+        info = {"method": self.method, "mode": self.mode, "hub": hub, "params": params,
                 "languages": self.languages_, "seed_pairs": self.seed_pairs_, "history": self.history_,
                 "best_iteration": self.best_iteration_, "converged_at": self.converged_at_,
                 "fit_seconds": round(time.perf_counter() - start, 3)}
@@ -193,11 +209,24 @@ class MultiAligner:
         self.best_iteration_, self.converged_at_ = best, converged
         return {lang: mappings[lang] for lang in spaces}
 
-    def _stats(self, X: dict[str, np.ndarray], train: dict[tuple[str, str], np.ndarray]) -> list[PairStats]:
-        """GPA's sums per language pair; with `balance`, each language pair weighs the same in total."""
-        mean = np.mean([len(r) for r in train.values()])
-        return [PairStats.of(a, b, X[a], X[b], r, weight=mean / len(r) if self.balance else 1.0)
-                for (a, b), r in train.items()]
+    def _stats(self, X: dict[str, np.ndarray], seeds: dict[tuple[str, str], np.ndarray],
+               induced: dict[tuple[str, str], np.ndarray] | None = None) -> list[PairStats]:
+        """GPA's sums per language pair: seed pairs weigh 1, induced pairs that are not seeds `induced_weight`;
+        with `balance`, each language pair's total is then scaled to the mean total."""
+        stats = []
+        for key in dict.fromkeys([*seeds, *(induced or {})]):
+            a, b = key
+            seed = seeds.get(key, np.zeros((0, 2), dtype=np.int64))
+            parts = [PairStats.of(a, b, X[a], X[b], seed)] if len(seed) else []
+            new = _without(induced.get(key), seed) if induced else None
+            if new is not None and len(new):
+                parts.append(PairStats.of(a, b, X[a], X[b], new, weight=self.induced_weight))
+            if parts:
+                stats.append(PairStats(a, b, sum(p.cross for p in parts), sum(p.weight for p in parts)))
+        if self.balance:
+            mean = float(np.mean([s.weight for s in stats]))
+            stats = [PairStats(s.a, s.b, s.cross * (mean / s.weight), mean) for s in stats]
+        return stats
 
     def _fit_joint(self, spaces, rows: dict[tuple[str, str], np.ndarray], hub: str) -> dict[str, Mapping]:
         """GPA on the seeds, then rounds of multilingual refinement; the best round by the criterion is kept."""
@@ -244,7 +273,7 @@ class MultiAligner:
                 self.converged_at_ = it  # the same pairs give the same maps: later rounds repeat this one
                 break
             before = train
-            stats = self._stats(X, train)
+            stats = self._stats(X, rows, induced)
             W, iters = gpa(stats, W, max_iter=self.max_iter)
             fit_cos, n_train = mean_pair_cosine(stats, W), sum(len(r) for r in train.values())
         self.best_iteration_ = best[1]

@@ -14,17 +14,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
-import tempfile
 from pathlib import Path
-from typing import Callable
 
+from .._io import folder_swap
 from ..errors import InputError
 from ..space import Mapping
 
 FORMAT = "align-multi"
 FORMAT_VERSION = 1
 MANIFEST = "multi.json"
+MARKERS = (MANIFEST, "metrics.json")  # an existing folder holding one of these may be replaced by a new run
 _LANG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -33,35 +32,6 @@ def check_language_code(code: str) -> str:
     if not isinstance(code, str) or not _LANG.match(code):
         raise InputError(f"bad language code {code!r}: use a letter, then letters, digits or '_'")
     return code
-
-
-def write_folder(directory: str | os.PathLike, fill: Callable[[Path], None]) -> Path:
-    """Make `directory` by `fill(tmp)` on a temporary folder beside it, then swap it in whole.
-
-    A failure leaves any earlier `directory` as it was; the old folder is removed only after
-    the new one is in place."""
-    directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".part", dir=directory.parent))
-    old = None
-    try:
-        fill(tmp)
-        if directory.exists():
-            if not directory.is_dir():
-                raise InputError("exists and is not a folder", str(directory))
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".old", dir=directory.parent))
-            os.replace(directory, old / "previous")
-        os.replace(tmp, directory)
-    except BaseException:
-        if old is not None and not directory.exists():
-            os.replace(old / "previous", directory)
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-    return directory
 
 
 class MultiMapping:
@@ -98,13 +68,16 @@ class MultiMapping:
     def write_into(self, directory: Path) -> None:
         """Write the manifest and one mapping folder per language into the existing folder `directory`."""
         for lang, m in self.mappings.items():
-            m.save(directory / lang)
+            (directory / lang).mkdir()
+            m.write_files(directory / lang)
         manifest = {"format": FORMAT, "version": FORMAT_VERSION, "languages": self.languages, "info": self.info}
         (directory / MANIFEST).write_text(json.dumps(manifest, indent=1, ensure_ascii=False), encoding="utf-8")
 
     def save(self, directory: str | os.PathLike) -> None:
-        """Write the folder beside `directory` and swap it in whole (see the module's layout)."""
-        write_folder(directory, self.write_into)
+        """Write the folder beside `directory` and swap it in whole (see the module's layout); an existing
+        folder is replaced only if it is an earlier output (align._io.folder_swap)."""
+        with folder_swap(directory, MARKERS) as tmp:
+            self.write_into(tmp)
 
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "MultiMapping":

@@ -1,16 +1,18 @@
-"""The `align multi` job, shared by the CLI and scripts: load, fit, evaluate pairs, write one folder."""
+"""The `align multi` job, shared by the CLI and scripts: load N vector sets, fit one shared space, evaluate
+language pairs through it, write one folder (align.multi.mapping's layout plus metrics.json)."""
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
 
+from .._io import folder_swap
 from ..device import describe as describe_device
 from ..errors import InputError
+from ..multi import MultiAligner, MultiMapping
+from ..multi.mapping import MARKERS
 from ..search.evaluate import evaluate_bli
 from ..store import Dictionary, load_all
-from .aligner import MultiAligner
-from .mapping import MultiMapping, write_folder
 
 METRICS = "metrics.json"
 
@@ -48,6 +50,12 @@ def run_multi(vectors: dict[str, str], dictionaries: dict[tuple[str, str], str],
     whole); `params` go to MultiAligner. Returns (multi-mapping, metrics)."""
     started = time.perf_counter()
     langs = list(vectors)
+    for what, pairs in (("dictionary", dictionaries), ("test dictionary", evals or {})):
+        for src, tgt in pairs:
+            for lang in (src, tgt):
+                if lang not in vectors:  # before any loading: a typo fails at once
+                    raise InputError(f"the {src}-{tgt} {what} names {lang!r}, which has no vectors "
+                                     f"(languages: {', '.join(langs)})")
     spaces = dict(zip(langs, load_all([vectors[lang] for lang in langs], max_vocab, cache=cache)))
     dicos = {pair: Dictionary.load(path) for pair, path in dictionaries.items()}
     tests = {pair: Dictionary.load(path) for pair, path in (evals or {}).items()}
@@ -56,7 +64,7 @@ def run_multi(vectors: dict[str, str], dictionaries: dict[tuple[str, str], str],
     for lang, emb in spaces.items():
         path = vectors[lang]
         mm[lang].info["src_path"] = path if path.startswith("spacy:") else str(Path(path).resolve())
-    metrics = {"languages": langs, "mode": aligner.mode, "hub": aligner.hub_, "params": aligner.get_params(),
+    metrics = {"languages": langs, "mode": aligner.mode, "hub": aligner.hub_, "params": mm.info["params"],
                "seed_pairs": aligner.seed_pairs_, "induced_pairs": aligner.induced_pairs_,
                "history": aligner.history_, "best_iteration": aligner.best_iteration_,
                "converged_at": aligner.converged_at_, "fit_seconds": mm.info.get("fit_seconds"),
@@ -65,10 +73,8 @@ def run_multi(vectors: dict[str, str], dictionaries: dict[tuple[str, str], str],
     metrics["seconds"] = round(time.perf_counter() - started, 3)
     if output is not None:
         metrics["output"] = str(output)
-
-        def fill(tmp: Path) -> None:
+        with folder_swap(output, MARKERS) as tmp:
             mm.write_into(tmp)
-            (tmp / METRICS).write_text(json.dumps(metrics, indent=1, ensure_ascii=False), encoding="utf-8")
-
-        write_folder(output, fill)
+            with open(tmp / METRICS, "w", encoding="utf-8") as f:  # last: its presence marks a whole folder
+                json.dump(metrics, f, indent=1, ensure_ascii=False)
     return mm, metrics
