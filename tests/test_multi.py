@@ -44,13 +44,15 @@ def p1(mm: MultiMapping, spaces, src: str, tgt: str, retrieval: str = "csls") ->
 DIRECTIONS = [(s, t) for s in "abc" for t in "abc" if s != t]
 
 
-@pytest.mark.parametrize("refine", [0, 2])
-def test_joint_recovers_every_pair_without_a_c_dictionary(three, refine):
+@pytest.mark.parametrize("refine, options", [(0, {}), (2, {}), (2, {"balance": True, "induced_weight": 0.5,
+                                                                   "normalize": ("iternorm",)})])
+def test_joint_recovers_every_pair_without_a_c_dictionary(three, refine, options):
     # a-b (both directions given) and c-b only: a→c and c→a are never seen in a dictionary
     dicos = {("a", "b"): dico("a", "b", TRAIN), ("b", "a"): dico("b", "a", range(100, 300)),
              ("c", "b"): dico("c", "b", TRAIN)}
-    aligner = MultiAligner(mode="joint", refine=refine, refine_vocab=N)
+    aligner = MultiAligner(mode="joint", refine=refine, refine_vocab=N, **options)
     mm = aligner.fit(three, dicos)
+    assert aligner.get_params()["refine"] == refine and mm.info["params"]["refine"] == refine
     assert aligner.hub_ == "b"  # the best-linked language
     assert aligner.seed_pairs_ == {"a-b": 300, "b-c": 250}  # both a-b dictionaries merged, 100..249 once
     for src, tgt in DIRECTIONS:
@@ -144,6 +146,8 @@ def test_pair_needs_mappings_into_a_shared_space(three):
 @pytest.mark.parametrize("kwargs, dicos, message", [
     ({"mode": "star"}, {("a", "b"): TRAIN}, "unknown mode"),
     ({"refine": -1}, {("a", "b"): TRAIN}, "refine must be"),
+    ({"induced_weight": 0}, {("a", "b"): TRAIN}, "induced_weight must be"),
+    ({"balance": "yes"}, {("a", "b"): TRAIN}, "balance must be"),
     ({}, {("a", "q"): TRAIN}, "'q', which has no vectors"),
     ({}, {("a", "a"): TRAIN}, "two different languages"),
     ({}, {("a", "b"): TRAIN}, "no chain of dictionaries links c to a"),
