@@ -44,7 +44,7 @@ def test_multi_command_json_output_and_pairs(kit, mode):
     m = json.loads(res.stdout)
     assert m["hub"] == "b" and m["mode"] == mode and m["seed_pairs"] == {"a-b": 250, "b-c": 250}
     assert m["eval"]["a-c"]["csls"]["precision_at_1"] == 100.0 and m["eval"]["a-c"]["csls"]["n_queries"] == 200
-    assert m["params"]["refine"] == 1 and m["params"]["normalize"] == ["unit", "center", "unit"]
+    assert m["params"]["refine"] == 1 and m["params"]["normalize"] == ["iternorm"]
     assert sorted(p.name for p in out.iterdir()) == ["a", "b", "c", "metrics.json", "multi.json"]
     assert MultiMapping.load(out).languages == ["a", "b", "c"]
     # translate and bli-eval between two languages of the space, vectors from the mappings' records
