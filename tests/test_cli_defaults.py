@@ -9,6 +9,7 @@ from align.aligners import AdversarialAligner, ProcrustesAligner, RCSLSAligner, 
 from align.bridge.comparison import compare
 from align.cli import cli
 from align.jobs.demo import run_demo
+from align.multi import MultiAligner
 from align.search.evaluate import evaluate_bli
 
 # command → the library callables whose parameters its options expose
@@ -19,6 +20,7 @@ SOURCES = {
     "bli-eval": (evaluate_bli,),
     "demo": (run_demo,),
     "bridge": (compare,),
+    "multi": (MultiAligner,),
 }
 
 
@@ -56,6 +58,7 @@ def test_every_aligner_parameter_the_cli_exposes_is_checked():
         "unsupervised": {"normalize", "seed", "restarts", "vocab", "dictionary", "start_vocab", "init_vocab",
                          "refine_vocab", "citation_refine", "citation_vocab"},
         "adversarial": {"normalize", "seed", "restarts", "epochs", "epoch_size", "refine", "dis_most_frequent"},
+        "multi": {"mode", "hub", "normalize", "refine", "refine_vocab", "induced_weight", "balance"},
     }
     for command, names in exposed.items():
         options = {p.name for p in cli.commands[command].params}
