@@ -11,6 +11,8 @@ Two stages, each rerunnable:
   best mean over the three dev scores.
 - `rounds`: a second stage on the same dev data: the number of refinement rounds for the
   library's defaults (the first stage's winner).
+- `fr-fi`: fr↔fi as the issue's pivot baseline was measured (only the fr-fi test pairs withheld,
+  so the MUSE training splits stay whole): joint (defaults), hub, the zero-shot dev winner.
 - `final`: the library's defaults, every direction among en, fr, fi on the test dictionaries
   (`*.5000-6500`, `fr-fi.test.txt`, reversed for fi→fr), in two settings: without any fr-fi
   dictionary (hub = pivot through English, and joint) and with all dictionaries (joint), beside
@@ -20,7 +22,7 @@ No test pair reaches a fit: every training pair that a test dictionary lists, in
 is withheld (the MUSE fr-en training split holds 595 of the en→fr test pairs reversed, en-fr 912
 of the fr→en ones); one shared space per setting then serves all six directions.
 
-    python benchmarks/bench_multi.py [--only tune|rounds|final]
+    python benchmarks/bench_multi.py [--only tune|rounds|final|fr-fi]
 """
 from __future__ import annotations
 
