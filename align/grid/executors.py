@@ -1,0 +1,165 @@
+"""Where cells run: in this process, in local worker processes, or as Ray tasks.
+
+Every executor takes cells and yields their records as they finish (any order); the caller writes
+them. Parallel workers each get an equal share of the cores for their BLAS/OpenMP threads, so that
+N workers do not start N × cores threads that fight over the cores.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterable, Iterator
+
+from ..errors import AlignError, InputError
+from .cells import Cell
+from .job import one_line_error, run_cell
+
+_CONFIGURED_THREADS: int | None = None
+
+
+def available_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def configure_worker(threads: int) -> None:
+    """Limit this process's BLAS, OpenMP (faiss) and torch threads to `threads` (once per process)."""
+    global _CONFIGURED_THREADS
+    if _CONFIGURED_THREADS == threads:
+        return
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)  # for libraries loaded later (torch reads it at import)
+    import sys
+
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)  # BLAS and OpenMP libraries loaded now; stays in effect
+    faiss.omp_set_num_threads(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+    _CONFIGURED_THREADS = threads
+
+
+def _run_in_worker(cell: Cell, threads: int) -> dict:
+    configure_worker(threads)
+    return run_cell(cell)
+
+
+def run_in_process(cells: Iterable[Cell]) -> Iterator[dict]:
+    """Run the cells one after the other in this process, with all its threads."""
+    for cell in cells:
+        yield run_cell(cell)
+
+
+def run_in_processes(cells: Iterable[Cell], workers: int, threads: int | None = None) -> Iterator[dict]:
+    """Run the cells on `workers` local processes (spawned: no inherited locks or thread pools), at most
+    one cell per worker in flight, so an interrupted grid loses at most `workers` cells' work.
+
+    A worker that dies (killed, out of memory) takes down the pool with every cell in flight, and which
+    cell was to blame is unknown: a fresh pool runs them again, and a cell caught in a second broken pool
+    is recorded as failed."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    if workers < 1:
+        raise InputError(f"workers must be at least 1, got {workers}")
+    threads = threads or max(1, available_cores() // workers)
+    todo = list(cells)[::-1]  # pop() from the end takes cells in spec order
+    context = multiprocessing.get_context("spawn")
+    strikes: dict[str, int] = {}
+    while todo:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        in_flight: dict = {}
+        broken = False
+        try:
+            while todo or in_flight:
+                while todo and len(in_flight) < workers and not broken:
+                    cell = todo.pop()
+                    in_flight[pool.submit(_run_in_worker, cell, threads)] = cell
+                if not in_flight:
+                    break
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    cell = in_flight.pop(fut)
+                    try:
+                        yield fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        strikes[cell.id] = strikes.get(cell.id, 0) + 1
+                        if strikes[cell.id] < 2:
+                            todo.append(cell)
+                        else:
+                            yield _failed(cell, "a worker process died twice while running this cell "
+                                                "(killed, or out of memory)")
+                    except Exception as exc:  # an error outside run_cell: pickling, import
+                        yield _failed(cell, one_line_error(exc))
+                if broken and not in_flight:
+                    break
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            _terminate(pool)
+            raise
+        pool.shutdown(wait=True)
+
+
+def _terminate(pool) -> None:
+    """Stop the pool's worker processes now (after Ctrl-C, the cells in flight are abandoned)."""
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
+
+
+def run_on_ray(cells: Iterable[Cell], address: str = "auto", num_cpus: int | None = None,
+               threads: int = 1) -> Iterator[dict]:
+    """Run each cell as a Ray task of one CPU, with `threads` BLAS threads.
+
+    `address`: "local" starts a Ray instance on this machine with `num_cpus` CPUs (default: all);
+    "auto" joins the running cluster (Ray's meaning); anything else is a cluster address. A Ray this
+    call started is shut down at the end; a cluster joined is left running."""
+    ray = _import_ray()
+    started_here = False
+    if not ray.is_initialized():
+        kwargs = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+        if address == "local":
+            ray.init(num_cpus=num_cpus or available_cores(), **kwargs)
+        else:
+            try:
+                ray.init(address=address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise AlignError(f"cannot join the Ray cluster at {address!r}: {one_line_error(exc)} "
+                                 "(use --ray local to start one on this machine)") from None
+        started_here = True
+    remote = ray.remote(num_cpus=1, max_retries=0)(_run_in_worker)
+    pending = {}
+    try:
+        for cell in cells:
+            pending[remote.remote(cell, threads)] = cell
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                cell = pending.pop(ref)
+                try:
+                    yield ray.get(ref)
+                except Exception as exc:  # the worker died, or the task could not run
+                    yield _failed(cell, one_line_error(exc))
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if started_here:
+            ray.shutdown()
+
+
+def _import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise AlignError("--ray needs the optional Ray package: pip install 'align[ray]'") from None
+    return ray
+
+
+def _failed(cell: Cell, error: str) -> dict:
+    from .job import machine, versions
+
+    return {"id": cell.id, "key": cell.key, "index": cell.index, "params": cell.params(), "started_at": None, "status": "failed",
+            "error": error, "metrics": None, "seconds": None, "versions": versions(), "machine": machine()}
