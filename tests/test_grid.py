@@ -1,0 +1,190 @@
+"""Grids of runs on built data: every cell recorded, resume after an interruption or a kill, a failing
+cell isolated, spec errors, and the same results in process, on 2 workers and on Ray."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from align import InputError
+from align.grid import expand_cells, latest_records, load_spec, run_grid
+from align.report import render_report
+
+from conftest import write_vec
+
+LANGS = ("a", "b", "c")
+
+
+def _rotation(d: int, seed: int) -> np.ndarray:
+    q, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(d, d)))
+    return q
+
+
+@pytest.fixture
+def grid_dir(tmp_path) -> Path:
+    """Three rotated, slightly noisy copies of one space (200 words, dim 12), a train/test dictionary
+    per unordered pair, and a spec: all 6 directions (reverse ones read the same files reversed) ×
+    {procrustes, procrustes + 2 refinements} × one seed."""
+    rng = np.random.default_rng(0)
+    n, d = 200, 12
+    base = rng.normal(size=(n, d))
+    for k, lang in enumerate(LANGS):
+        x = base @ _rotation(d, k + 1) + 0.02 * rng.normal(size=(n, d))
+        write_vec(tmp_path / f"{lang}.vec", [f"{lang}{i}" for i in range(n)], x)
+    for s, t in (("a", "b"), ("a", "c"), ("b", "c")):
+        (tmp_path / f"{s}-{t}.train.txt").write_text("".join(f"{s}{i} {t}{i}\n" for i in range(120)))
+        (tmp_path / f"{s}-{t}.test.txt").write_text("".join(f"{s}{i} {t}{i}\n" for i in range(120, 200)))
+    write_spec(tmp_path)
+    return tmp_path
+
+
+def write_spec(folder: Path, *, methods: str | None = None, extra_top: str = "", dictionaries: str | None = None) -> Path:
+    dicts = dictionaries if dictionaries is not None else "".join(
+        f'{s}-{t} = {{ train = "{s}-{t}.train.txt", test = "{s}-{t}.test.txt" }}\n'
+        f'{t}-{s} = {{ train = "{s}-{t}.train.txt", test = "{s}-{t}.test.txt", reverse = true }}\n'
+        for s, t in (("a", "b"), ("a", "c"), ("b", "c")))
+    methods = methods if methods is not None else (
+        'procrustes = { method = "procrustes" }\n"procrustes+refine" = { method = "procrustes", refine = 2 }\n')
+    text = (f'{extra_top}pairs = "all"\nseeds = [0]\n\n[vectors]\n'
+            + "".join(f'{lang} = "{lang}.vec"\n' for lang in LANGS)
+            + f"\n[dictionaries]\n{dicts}\n[methods]\n{methods}")
+    path = folder / "spec.toml"
+    path.write_text(text)
+    return path
+
+
+def results_table(results: Path) -> dict:
+    """Each cell's status and evaluation without timings: what must not depend on the executor."""
+    out = {}
+    for cid, rec in latest_records(results).items():
+        ev = (rec["metrics"] or {}).get("eval") or {}
+        out[cid] = (rec["status"], {r: {k: v for k, v in e.items() if k not in ("seconds", "device")}
+                                    for r, e in ev.items()})
+    return out
+
+
+def test_grid_records_every_cell_with_parameters_metrics_versions_and_machine(grid_dir):
+    summary = run_grid(grid_dir / "spec.toml", grid_dir / "out")
+    assert (summary.cells, summary.skipped, len(summary.ran), summary.failed) == (12, 0, 12, [])
+    records = latest_records(grid_dir / "out" / "results.jsonl")
+    assert list(records) == [c.id for c in expand_cells(load_spec(grid_dir / "spec.toml"))]
+    rec = records["b-a.procrustes+refine.s0"]
+    assert rec["status"] == "ok" and rec["error"] is None
+    assert rec["params"]["reverse"] is True and rec["params"]["options"] == {"refine": 2}
+    assert rec["params"]["train"].endswith("a-b.train.txt") and rec["params"]["seed"] == 0
+    for retrieval in ("nn", "csls"):
+        e = rec["metrics"]["eval"][retrieval]
+        assert e["precision_at_1"] == 100.0 and e["n_queries"] == 80 and e["coverage"] == 1.0
+        assert {"precision_at_5", "precision_at_10"} <= set(e)
+    assert set(rec["versions"]) >= {"align", "numpy", "torch", "faiss"}
+    assert rec["machine"]["cores"] >= 1 and rec["seconds"] >= 0 and rec["started_at"]
+
+
+def test_rerun_after_interruption_and_a_cut_line_runs_only_the_missing_cells(grid_dir):
+    out = grid_dir / "out"
+    seen = []
+
+    def interrupt_after_five(record):
+        seen.append(record["id"])
+        if len(seen) == 5:
+            raise KeyboardInterrupt  # Ctrl-C while the grid runs
+
+    with pytest.raises(KeyboardInterrupt):
+        run_grid(grid_dir / "spec.toml", out, on_record=interrupt_after_five)
+    results = out / "results.jsonl"
+    # a kill while the sixth record was being written leaves half a line
+    whole = json.dumps({"id": "a-c.procrustes+refine.s0", "status": "ok"})
+    with open(results, "a") as f:
+        f.write(whole[: len(whole) // 2])
+    assert len(latest_records(results)) == 5  # readers skip the cut line
+
+    summary = run_grid(grid_dir / "spec.toml", out)
+    all_ids = [c.id for c in expand_cells(load_spec(grid_dir / "spec.toml"))]
+    assert summary.dropped_partial_line and summary.skipped == 5
+    assert summary.ran == [i for i in all_ids if i not in seen]
+    lines = results.read_text().splitlines()
+    assert len(lines) == 12 and all(json.loads(line)["status"] == "ok" for line in lines)
+
+    again = run_grid(grid_dir / "spec.toml", out)
+    assert again.ran == [] and again.skipped == 12
+
+
+def test_changed_options_rerun_only_the_changed_cells(grid_dir):
+    run_grid(grid_dir / "spec.toml", grid_dir / "out")
+    write_spec(grid_dir, methods='procrustes = { method = "procrustes" }\n'
+                                 '"procrustes+refine" = { method = "procrustes", refine = 3 }\n')
+    summary = run_grid(grid_dir / "spec.toml", grid_dir / "out")
+    assert summary.skipped == 6 and all(i.split(".")[1] == "procrustes+refine" for i in summary.ran)
+    rec = latest_records(grid_dir / "out" / "results.jsonl")["a-b.procrustes+refine.s0"]
+    assert rec["params"]["options"] == {"refine": 3}
+
+
+def test_a_failing_cell_is_recorded_and_the_others_finish(grid_dir):
+    (grid_dir / "b-c.test.txt").write_text("b120 c120\nb121 c121 extra\n")  # a malformed line 2
+    summary = run_grid(grid_dir / "spec.toml", grid_dir / "out")
+    failing = {"b-c.procrustes.s0", "b-c.procrustes+refine.s0", "c-b.procrustes.s0", "c-b.procrustes+refine.s0"}
+    assert set(summary.failed) == failing and len(summary.ran) == 12
+    records = latest_records(grid_dir / "out" / "results.jsonl")
+    for cid in failing:
+        err = records[cid]["error"]
+        assert records[cid]["status"] == "failed" and records[cid]["metrics"] is None
+        assert "b-c.test.txt:2:" in err and "\n" not in err
+    assert all(r["status"] == "ok" for cid, r in records.items() if cid not in failing)
+    # failed cells are finished too, unless asked to retry them once the input is fixed
+    assert run_grid(grid_dir / "spec.toml", grid_dir / "out").ran == []
+    (grid_dir / "b-c.test.txt").write_text("".join(f"b{i} c{i}\n" for i in range(120, 200)))
+    retried = run_grid(grid_dir / "spec.toml", grid_dir / "out", retry_failed=True)
+    assert set(retried.ran) == failing and retried.failed == []
+
+
+@pytest.mark.parametrize("change, message, line", [
+    (dict(extra_top="pairs_ = 1\n"), "unknown key 'pairs_'", 1),
+    (dict(methods='x = { method = "procrustez" }\n'), "methods.x: unknown method 'procrustez'", None),
+    (dict(methods='x = { method = "procrustes", refines = 2 }\n'), "methods.x: unknown option 'refines'", None),
+    (dict(methods='x = { method = "procrustes", refine = -1 }\n'), "methods.x: refine must be >= 0", None),
+    (dict(methods='x = { method = "procrustes", seed = 3 }\n'), "'seed' is set by the grid", None),
+    (dict(dictionaries='a-b = { train = "missing.txt" }\n'), "no such file 'missing.txt'", None),
+    (dict(dictionaries='a-x = { train = "a-b.train.txt" }\n'), "no vectors for 'x'", None),
+    (dict(dictionaries='a-b = { train = "a-b.train.txt" }\n'), "needs a training dictionary for a-c", None),
+    (dict(extra_top="seeds = [0]\n"), "not valid TOML", 3),  # the second 'seeds'
+    (dict(extra_top="max_vocab = [\n"), "not valid TOML", 2),
+])
+def test_spec_errors_are_one_line_and_name_the_spec_file(grid_dir, change, message, line):
+    spec = write_spec(grid_dir, **change)
+    with pytest.raises(InputError) as err:
+        run_grid(spec, grid_dir / "out")
+    text = str(err.value)
+    assert text.startswith(str(spec) + ":") and message in text and "\n" not in text
+    if line is not None:
+        assert err.value.line == line
+    elif "methods.x" in message:  # the line of the method's table
+        assert err.value.line == [li.startswith("x =") for li in spec.read_text().splitlines()].index(True) + 1
+    assert not (grid_dir / "out" / "results.jsonl").exists()
+
+
+def test_two_workers_give_the_same_results_as_one_process(grid_dir):
+    one = run_grid(grid_dir / "spec.toml", grid_dir / "one")
+    two = run_grid(grid_dir / "spec.toml", grid_dir / "two", workers=2)
+    assert two.executor == "2 worker processes" and sorted(two.ran) == sorted(one.ran) and two.failed == []
+    assert results_table(grid_dir / "two" / "results.jsonl") == results_table(grid_dir / "one" / "results.jsonl")
+    md = {name: render_report(grid_dir / name / "results.jsonl", "md", times=False) for name in ("one", "two")}
+    assert md["one"] == md["two"]
+
+
+def test_ray_local_gives_the_same_results_as_one_process(grid_dir):
+    pytest.importorskip("ray")
+    run_grid(grid_dir / "spec.toml", grid_dir / "one")
+    summary = run_grid(grid_dir / "spec.toml", grid_dir / "ray", ray="local", workers=2)
+    assert summary.executor == "ray (local)" and summary.failed == [] and len(summary.ran) == 12
+    assert results_table(grid_dir / "ray" / "results.jsonl") == results_table(grid_dir / "one" / "results.jsonl")
+
+
+def test_saved_mappings_are_swapped_in_whole(grid_dir):
+    spec = write_spec(grid_dir, extra_top="save_mappings = true\n",
+                      methods='procrustes = { method = "procrustes" }\n')
+    run_grid(spec, grid_dir / "out")
+    folders = sorted(p.name for p in (grid_dir / "out" / "mappings").iterdir())
+    assert folders == sorted(c.id for c in expand_cells(load_spec(spec)))
+    assert (grid_dir / "out" / "mappings" / "a-b.procrustes.s0" / "metrics.json").is_file()
