@@ -10,6 +10,7 @@ from .spec import GridSpec, load_spec
 from .store import ResultsStore
 
 RESULTS_NAME = "results.jsonl"
+DEFAULT_WORKERS = 0  # cells run in this process unless asked otherwise
 MAPPINGS_NAME = "mappings"
 
 
@@ -27,7 +28,8 @@ class GridSummary:
 
     def to_dict(self) -> dict:
         return {"results": self.results, "cells": self.cells, "skipped": self.skipped, "ran": len(self.ran),
-                "ok": len(self.ran) - len(self.failed), "failed": len(self.failed), "failed_cells": self.failed,
+                "ok": len(self.ran) - len(self.failed), "failed": len(self.failed), "ran_cells": self.ran,
+                "failed_cells": self.failed,
                 "dropped_partial_line": self.dropped_partial_line, "executor": self.executor}
 
 
@@ -37,7 +39,7 @@ def default_output(spec_path: str | Path) -> Path:
     return p.with_name(p.stem + ".grid")
 
 
-def run_grid(spec: str | Path | GridSpec, output: str | Path | None = None, *, workers: int = 0,
+def run_grid(spec: str | Path | GridSpec, output: str | Path | None = None, *, workers: int = DEFAULT_WORKERS,
              ray: str | None = None, retry_failed: bool = False, show_progress: bool = False,
              on_record=None) -> GridSummary:
     """Run every unfinished cell of `spec` and append its record to `output`/results.jsonl.
@@ -45,7 +47,9 @@ def run_grid(spec: str | Path | GridSpec, output: str | Path | None = None, *, w
     `workers` 0: in this process; N >= 1: on N local worker processes. `ray`: "local" (a Ray started on
     this machine, `workers` CPUs or all), "auto" (the running cluster) or a cluster address. A rerun
     skips cells finished with the same parameters, so an interrupted grid resumes where it stopped;
-    `retry_failed` runs failed cells again. `on_record(record)` is called as each cell finishes."""
+    `retry_failed` runs failed cells again. `on_record(record)` is called as each cell finishes.
+    With workers or Ray, a script calling this must guard its top level with `if __name__ == "__main__":`
+    (worker processes are spawned, and they import the script)."""
     spec = spec if isinstance(spec, GridSpec) else load_spec(spec)
     out = Path(output) if output is not None else default_output(spec.path)
     if out.exists() and not out.is_dir():
