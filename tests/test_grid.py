@@ -82,6 +82,17 @@ def test_grid_records_every_cell_with_parameters_metrics_versions_and_machine(gr
     assert rec["machine"]["cores"] >= 1 and rec["seconds"] >= 0 and rec["started_at"]
 
 
+def test_cells_leave_the_shared_vectors_as_loaded(grid_dir):
+    from align import Embeddings
+    from align.grid.job import cached_vectors
+
+    spec = write_spec(grid_dir, methods='p = { method = "procrustes", refine = 2 }\nr = { method = "rcsls", epochs = 2 }\n')
+    run_grid(spec, grid_dir / "out")
+    for lang in LANGS:
+        path = str((grid_dir / f"{lang}.vec").resolve())
+        assert np.array_equal(cached_vectors(path, 200000).vectors, Embeddings.load(path).vectors)
+
+
 def test_rerun_after_interruption_and_a_cut_line_runs_only_the_missing_cells(grid_dir):
     out = grid_dir / "out"
     seen = []
@@ -188,3 +199,30 @@ def test_saved_mappings_are_swapped_in_whole(grid_dir):
     folders = sorted(p.name for p in (grid_dir / "out" / "mappings").iterdir())
     assert folders == sorted(c.id for c in expand_cells(load_spec(spec)))
     assert (grid_dir / "out" / "mappings" / "a-b.procrustes.s0" / "metrics.json").is_file()
+
+
+def test_cli_grid_and_report_json_exit_codes_and_one_line_errors(grid_dir, cli):
+    out = grid_dir / "out"
+    res = cli(["grid", grid_dir / "spec.toml", "--output", out, "--json", "--quiet"])
+    assert res.exit_code == 0 and res.stderr == ""
+    summary = json.loads(res.stdout)
+    assert (summary["cells"], summary["ran"], summary["failed"], summary["executor"]) == (12, 12, 0, "in-process")
+    again = json.loads(cli(["grid", grid_dir / "spec.toml", "--output", out, "--json", "-q"]).stdout)
+    assert again["ran"] == 0 and again["skipped"] == 12
+
+    (grid_dir / "a-b.test.txt").write_text("only-one-field\n")
+    res = cli(["grid", grid_dir / "spec.toml", "--output", grid_dir / "bad", "--json", "-q"])
+    assert res.exit_code == 1 and json.loads(res.stdout)["failed"] == 4  # a-b and b-a, two methods each
+
+    spec = write_spec(grid_dir, methods='x = { method = "procrustes", refine = "five" }\n')
+    res = cli(["grid", spec, "--output", out])
+    assert res.exit_code == 2 and len(res.stderr.strip().splitlines()) == 1 and str(spec) in res.stderr
+
+    pytest.importorskip("matplotlib")
+    res = cli(["report", out / "results.jsonl", "--json", "-q"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["output"] == str(out / "report.html")
+    assert "<img" in (out / "report.html").read_text()
+    md = cli(["report", out / "results.jsonl", "--format", "md"])
+    assert md.exit_code == 0 and md.stdout.count("\n") == 2 + 12
+    res = cli(["report", grid_dir / "nothing.jsonl"])
+    assert res.exit_code == 2 and "nothing.jsonl: no such results file" in res.stderr

@@ -9,29 +9,48 @@ import functools
 import os
 import platform
 import time
+from collections import OrderedDict
 from datetime import datetime, timezone
 
 from .cells import Cell
 
-# Vector sets and dictionaries already read by this process (a worker runs many cells on the same files).
-_VECTORS: dict[tuple[str, int], object] = {}
-_DICTIONARIES: dict[tuple[str, bool], object] = {}
+# Vector sets and dictionaries already read by this process (a worker runs many cells on the same files),
+# keyed by the file's path, size and modification time: a file changed since is read again.
+# Vector sets are kept for the most recently used VECTOR_SETS_KEPT files only: a grid over many
+# languages runs its cells source by source, so a few sets cover its working set without holding all.
+VECTOR_SETS_KEPT = 8
+_VECTORS: OrderedDict[tuple, object] = OrderedDict()
+_DICTIONARIES: dict[tuple, object] = {}
+
+
+def _stamp(path: str) -> tuple:
+    try:
+        st = os.stat(path)
+    except OSError:  # the loader reports the missing file
+        return (path, None, None)
+    return (path, st.st_size, st.st_mtime_ns)
 
 
 def cached_vectors(path: str, max_vocab: int):
-    """The Embeddings of `path` (first `max_vocab` words), read once per process. Jobs never modify
-    their input vectors (aligners normalise copies), so cells can share them."""
-    key = (path, max_vocab)
-    if key not in _VECTORS:
-        from ..embeddings import Embeddings
+    """The Embeddings of `path` (first `max_vocab` words), read once per process while the file is
+    unchanged. Jobs never modify their input vectors (aligners normalise copies), so cells share them."""
+    key = (_stamp(path), max_vocab)
+    if key in _VECTORS:
+        _VECTORS.move_to_end(key)
+        return _VECTORS[key]
+    from ..embeddings import Embeddings
 
-        _VECTORS[key] = Embeddings.load(path, max_vocab=max_vocab)
-    return _VECTORS[key]
+    emb = Embeddings.load(path, max_vocab=max_vocab)
+    _VECTORS[key] = emb
+    while len(_VECTORS) > VECTOR_SETS_KEPT:
+        _VECTORS.popitem(last=False)
+    return emb
 
 
 def cached_dictionary(path: str, reverse: bool):
-    """The Dictionary of `path`, read once per process; `reverse` swaps each pair (target→source)."""
-    key = (path, reverse)
+    """The Dictionary of `path`, read once per process while the file is unchanged; `reverse` swaps
+    each pair (target→source)."""
+    key = (_stamp(path), reverse)
     if key not in _DICTIONARIES:
         from ..dictionary import Dictionary
 
@@ -40,12 +59,6 @@ def cached_dictionary(path: str, reverse: bool):
             d = Dictionary([(t, s) for s, t in d.pairs], name=d.name + " (reversed)", path=d.path)
         _DICTIONARIES[key] = d
     return _DICTIONARIES[key]
-
-
-def clear_caches() -> None:
-    """Forget the vectors and dictionaries read so far (for callers that change files between grids)."""
-    _VECTORS.clear()
-    _DICTIONARIES.clear()
 
 
 def run_cell(cell: Cell) -> dict:
