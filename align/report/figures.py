@@ -77,6 +77,8 @@ def _grouped_bars(rows: list[Row], value, ylabel: str, title: str, log: bool = F
     ax.set_title(title, fontsize=11)
     if log:
         ax.set_yscale("log")
+    else:
+        ax.margins(y=0.08)  # room for the bar labels
     ax.legend(fontsize=8, ncols=min(4, len(methods)), loc="upper left", bbox_to_anchor=(0, -0.1))
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
