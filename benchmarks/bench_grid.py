@@ -58,7 +58,7 @@ def run_grid_cli(spec: Path, out: Path, extra: list[str]) -> tuple[dict, float]:
 
 def warm_caches(spec_path: Path) -> None:
     """Parse every vector file once (binary caches), so that no timed run pays the text parse."""
-    from align.embeddings import load_all
+    from align.store import load_all
     from align.grid import load_spec
 
     load_all([str(p) for p in load_spec(spec_path).vectors.values()])

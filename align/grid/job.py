@@ -38,7 +38,7 @@ def cached_vectors(path: str, max_vocab: int):
     if key in _VECTORS:
         _VECTORS.move_to_end(key)
         return _VECTORS[key]
-    from ..embeddings import Embeddings
+    from .. import Embeddings
 
     emb = Embeddings.load(path, max_vocab=max_vocab)
     _VECTORS[key] = emb
@@ -52,7 +52,7 @@ def cached_dictionary(path: str, reverse: bool):
     each pair (target→source)."""
     key = (_stamp(path), reverse)
     if key not in _DICTIONARIES:
-        from ..dictionary import Dictionary
+        from .. import Dictionary
 
         d = Dictionary.load(path)
         if reverse:
