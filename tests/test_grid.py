@@ -156,6 +156,7 @@ def test_a_failing_cell_is_recorded_and_the_others_finish(grid_dir):
     (dict(methods='x = { method = "procrustes", refines = 2 }\n'), "methods.x: unknown option 'refines'", None),
     (dict(methods='x = { method = "procrustes", refine = -1 }\n'), "methods.x: refine must be >= 0", None),
     (dict(methods='x = { method = "procrustes", seed = 3 }\n'), "'seed' is set by the grid", None),
+    (dict(methods='"a/b" = { method = "procrustes" }\n'), "bad method label 'a/b'", None),
     (dict(dictionaries='a-b = { train = "missing.txt" }\n'), "no such file 'missing.txt'", None),
     (dict(dictionaries='a-x = { train = "a-b.train.txt" }\n'), "no vectors for 'x'", None),
     (dict(dictionaries='a-b = { train = "a-b.train.txt" }\n'), "needs a training dictionary for a-c", None),

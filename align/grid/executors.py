@@ -97,17 +97,13 @@ def run_in_processes(cells: Iterable[Cell], workers: int, threads: int | None = 
                 if broken and not in_flight:
                     break
         except BaseException:
+            workers_now = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
             pool.shutdown(wait=False, cancel_futures=True)
-            _terminate(pool)
+            for proc in workers_now:  # after Ctrl-C the cells in flight are abandoned
+                if proc.is_alive():
+                    proc.terminate()
             raise
         pool.shutdown(wait=True)
-
-
-def _terminate(pool) -> None:
-    """Stop the pool's worker processes now (after Ctrl-C, the cells in flight are abandoned)."""
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
-        if proc.is_alive():
-            proc.terminate()
 
 
 def run_on_ray(cells: Iterable[Cell], address: str = "auto", num_cpus: int | None = None,
@@ -115,8 +111,9 @@ def run_on_ray(cells: Iterable[Cell], address: str = "auto", num_cpus: int | Non
     """Run each cell as a Ray task of one CPU, with `threads` BLAS threads.
 
     `address`: "local" starts a Ray instance on this machine with `num_cpus` CPUs (default: all);
-    "auto" joins the running cluster (Ray's meaning); anything else is a cluster address. A Ray this
-    call started is shut down at the end; a cluster joined is left running."""
+    "auto" joins the running cluster (Ray's meaning); anything else is a cluster address. Connects at
+    once (a bad address fails before any cell); a Ray this call started is shut down once the records
+    are consumed, a cluster joined is left running."""
     ray = _import_ray()
     started_here = False
     if not ray.is_initialized():
@@ -130,6 +127,10 @@ def run_on_ray(cells: Iterable[Cell], address: str = "auto", num_cpus: int | Non
                 raise AlignError(f"cannot join the Ray cluster at {address!r}: {one_line_error(exc)} "
                                  "(use --ray local to start one on this machine)") from None
         started_here = True
+    return _ray_records(ray, list(cells), threads, started_here)
+
+
+def _ray_records(ray, cells: list[Cell], threads: int, shutdown: bool) -> Iterator[dict]:
     remote = ray.remote(num_cpus=1, max_retries=0)(_run_in_worker)
     pending = {}
     try:
@@ -146,7 +147,7 @@ def run_on_ray(cells: Iterable[Cell], address: str = "auto", num_cpus: int | Non
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
-        if started_here:
+        if shutdown:
             ray.shutdown()
 
 

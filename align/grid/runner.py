@@ -87,8 +87,10 @@ def _executor(todo: list[Cell], workers: int, ray: str | None):
 
     if workers < 0:
         raise InputError(f"workers must be 0 (in this process) or more, got {workers}")
+    if not todo:  # nothing to run: start no workers and no Ray
+        return iter(()), "none (every cell finished)"
     if ray is not None:
         return executors.run_on_ray(todo, ray, num_cpus=workers or None), f"ray ({ray})"
-    if workers == 0 or not todo:
+    if workers == 0:
         return executors.run_in_process(todo), "in-process"
     return executors.run_in_processes(todo, workers), f"{workers} worker processes"

@@ -28,6 +28,7 @@ UNSUPERVISED = ("unsupervised", "adversarial")
 RESERVED_OPTIONS = ("seed", "show_progress")
 TOP_LEVEL_KEYS = ("max_vocab", "seeds", "pairs", "save_mappings", "vectors", "dictionaries", "methods")
 _LANG = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_LABEL = re.compile(r"^[A-Za-z0-9_+][A-Za-z0-9_+.-]*$")
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,9 @@ def _methods(table, fail) -> list[MethodSpec]:
         raise fail("the spec needs a [methods] table: a label = { method = \"procrustes\", options... }", "methods")
     out = []
     for label, entry in table.items():
+        if not _LABEL.match(label):
+            raise fail(f"bad method label {label!r} (letters, digits and _ + . - only: it names cells and folders)",
+                       "methods", label)
         if not isinstance(entry, dict) or "method" not in entry:
             raise fail(f"methods.{label} must be a table with a 'method' key", "methods", label)
         options = {k: v for k, v in entry.items() if k != "method"}
