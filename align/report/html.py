@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from .figures import heatmaps, methods_per_pair, run_times
 from .markdown import status_text
-from .rows import KS, RETRIEVALS, Row, mean_by
+from .rows import KS, RETRIEVALS, Row
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em 2em; color: #222; }
