@@ -32,17 +32,20 @@ EXIT_CELLS_FAILED = 1
                    "cluster, or a cluster address (needs align[ray]).")
 @click.option("--output", type=click.Path(file_okay=False), default=None,
               help="Results folder (results.jsonl, mappings/) [default: SPEC's name + .grid, beside it].")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="BLAS/OpenMP threads per cell [default: all cores in process, cores / workers with --workers, "
+                   "1 on Ray]. Unsupervised figures vary with it in the last digits: equal --threads, equal results.")
 @click.option("--retry-failed", is_flag=True, help="Run cells recorded as failed again.")
 @common_output
-def grid_cmd(spec, workers, ray_address, output, retry_failed, as_json, quiet):
+def grid_cmd(spec, workers, ray_address, output, threads, retry_failed, as_json, quiet):
     """Run every cell of the grid SPEC (a TOML file) and append each result to results.jsonl.
 
     A rerun skips the cells already finished with the same parameters, so an interrupted grid resumes.
     A failing cell is recorded and the others go on; the exit code is then 1."""
     from .grid import run_grid
 
-    summary = run_grid(spec, output, workers=workers, ray=ray_address, retry_failed=retry_failed,
-                       show_progress=not quiet)
+    summary = run_grid(spec, output, workers=workers, ray=ray_address, threads=threads,
+                       retry_failed=retry_failed, show_progress=not quiet)
     if summary.dropped_partial_line:
         warn(quiet, f"{summary.results}: dropped a last record cut short (its cell runs again)")
     if as_json:

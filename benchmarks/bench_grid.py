@@ -30,10 +30,13 @@ SPEC = ROOT / "benchmarks" / "grid_kit.toml"
 OUT = ROOT / "out" / "bench_grid"
 SCREENSHOT = ROOT / "benchmarks" / "grid_kit_report.png"
 TITLE = "Grid of runs (issue 22)"
+# One BLAS thread per cell for all three: self-learning's figures change with the thread count in the last
+# digits, so only equal counts can give identical tables (the in-process default uses every core).
 EXECUTORS = {
-    "1 worker (in process, the default)": [],
-    "2 local worker processes (`--workers 2`)": ["--workers", "2"],
-    "Ray, local, 2 CPUs (`--ray local --workers 2`)": ["--ray", "local", "--workers", "2"],
+    "1 worker (in process, `--threads 1`)": ["--threads", "1"],
+    "2 local worker processes (`--workers 2`, 1 thread each)": ["--workers", "2", "--threads", "1"],
+    "Ray, local, 2 CPUs (`--ray local --workers 2`, 1 thread per task)": ["--ray", "local", "--workers", "2",
+                                                                          "--threads", "1"],
 }
 
 
@@ -85,8 +88,11 @@ def executors(section: list[str]) -> Path:
     same = all(tables[n] == tables[names[0]] for n in names[1:])
     section += [
         "### Three executors", "",
-        f"Command: `align grid benchmarks/grid_kit.toml --output DIR [--workers 2 | --ray local --workers 2] --json -q` "
-        "(each from an empty DIR, vector caches warm).", "",
+        f"Command: `align grid benchmarks/grid_kit.toml --output DIR --threads 1 [--workers 2 | --ray local --workers 2] "
+        "--json -q` (each from an empty DIR, vector caches warm). One BLAS thread per cell in all three: "
+        "unsupervised self-learning's figures depend on the BLAS thread count (on fr→fi, CSLS P@1 35.48 with "
+        "2 threads, 34.91 with 1: rounding of a multi-threaded BLAS, amplified over hundreds of iterations), so "
+        "the tables can only be identical at equal thread counts; each record holds its `threads`.", "",
         "| executor | wall time (s) | cells ok | cells failed | load average before → after |",
         "| --- | ---: | ---: | ---: | --- |",
     ]

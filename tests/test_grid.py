@@ -10,6 +10,7 @@ import pytest
 
 from align import InputError
 from align.grid import expand_cells, latest_records, load_spec, run_grid
+from align.grid.executors import available_cores
 from align.report import render_report
 
 from conftest import write_vec
@@ -180,9 +181,22 @@ def test_two_workers_give_the_same_results_as_one_process(grid_dir):
     one = run_grid(grid_dir / "spec.toml", grid_dir / "one")
     two = run_grid(grid_dir / "spec.toml", grid_dir / "two", workers=2)
     assert two.executor == "2 worker processes" and sorted(two.ran) == sorted(one.ran) and two.failed == []
+    cores = available_cores()
+    assert {r["threads"] for r in latest_records(grid_dir / "one" / "results.jsonl").values()} == {cores}
+    assert {r["threads"] for r in latest_records(grid_dir / "two" / "results.jsonl").values()} == {max(1, cores // 2)}
     assert results_table(grid_dir / "two" / "results.jsonl") == results_table(grid_dir / "one" / "results.jsonl")
     md = {name: render_report(grid_dir / name / "results.jsonl", "md", times=False) for name in ("one", "two")}
     assert md["one"] == md["two"]
+
+
+def test_pinned_threads_are_recorded_and_released_after_an_in_process_grid(grid_dir):
+    import faiss
+    from threadpoolctl import threadpool_info
+
+    before = faiss.omp_get_max_threads(), [i["num_threads"] for i in threadpool_info()]
+    run_grid(grid_dir / "spec.toml", grid_dir / "out", threads=1)
+    assert {r["threads"] for r in latest_records(grid_dir / "out" / "results.jsonl").values()} == {1}
+    assert (faiss.omp_get_max_threads(), [i["num_threads"] for i in threadpool_info()]) == before
 
 
 def test_ray_local_gives_the_same_results_as_one_process(grid_dir):

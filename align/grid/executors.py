@@ -2,10 +2,13 @@
 
 Every executor takes cells and yields their records as they finish (any order); the caller writes
 them. Parallel workers each get an equal share of the cores for their BLAS/OpenMP threads, so that
-N workers do not start N × cores threads that fight over the cores.
+N workers do not start N × cores threads that fight over the cores. Some results depend on that
+number in their last digits (self-learning amplifies a multi-threaded BLAS's rounding), so each
+record says how many threads its cell had, and a `threads` value pins it for every executor.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Iterable, Iterator
 
@@ -42,13 +45,41 @@ def configure_worker(threads: int) -> None:
 
 def _run_in_worker(cell: Cell, threads: int) -> dict:
     configure_worker(threads)
-    return run_cell(cell)
+    return run_cell(cell, threads)
 
 
-def run_in_process(cells: Iterable[Cell]) -> Iterator[dict]:
-    """Run the cells one after the other in this process, with all its threads."""
-    for cell in cells:
-        yield run_cell(cell)
+@contextlib.contextmanager
+def thread_limit(threads: int | None) -> Iterator[None]:
+    """Inside the block, this process's BLAS, faiss OpenMP and (if imported) torch threads are limited to
+    `threads`; None leaves them as they are."""
+    if threads is None:
+        yield
+        return
+    import sys
+
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    torch = sys.modules.get("torch")
+    before = faiss.omp_get_max_threads(), (torch.get_num_threads() if torch is not None else None)
+    with threadpool_limits(limits=threads):
+        faiss.omp_set_num_threads(threads)
+        if torch is not None:
+            torch.set_num_threads(threads)
+        try:
+            yield
+        finally:
+            faiss.omp_set_num_threads(before[0])
+            if torch is not None:
+                torch.set_num_threads(before[1])
+
+
+def run_in_process(cells: Iterable[Cell], threads: int | None = None) -> Iterator[dict]:
+    """Run the cells one after the other in this process, with `threads` threads (None: all of them,
+    as the single-pair commands run)."""
+    with thread_limit(threads):
+        for cell in cells:
+            yield run_cell(cell, threads or available_cores())
 
 
 def run_in_processes(cells: Iterable[Cell], workers: int, threads: int | None = None) -> Iterator[dict]:
@@ -108,7 +139,7 @@ def run_in_processes(cells: Iterable[Cell], workers: int, threads: int | None = 
 
 def run_on_ray(cells: Iterable[Cell], address: str = "auto", num_cpus: int | None = None,
                threads: int = 1) -> Iterator[dict]:
-    """Run each cell as a Ray task of one CPU, with `threads` BLAS threads.
+    """Run each cell as a Ray task of `threads` CPUs, with as many BLAS threads.
 
     `address`: "local" starts a Ray instance on this machine with `num_cpus` CPUs (default: all);
     "auto" joins the running cluster (Ray's meaning); anything else is a cluster address. Connects at
@@ -131,7 +162,7 @@ def run_on_ray(cells: Iterable[Cell], address: str = "auto", num_cpus: int | Non
 
 
 def _ray_records(ray, cells: list[Cell], threads: int, shutdown: bool) -> Iterator[dict]:
-    remote = ray.remote(num_cpus=1, max_retries=0)(_run_in_worker)
+    remote = ray.remote(num_cpus=threads, max_retries=0)(_run_in_worker)
     pending = {}
     try:
         for cell in cells:
@@ -163,4 +194,5 @@ def _failed(cell: Cell, error: str) -> dict:
     from .job import machine, versions
 
     return {"id": cell.id, "key": cell.key, "index": cell.index, "params": cell.params(), "started_at": None, "status": "failed",
-            "error": error, "metrics": None, "seconds": None, "versions": versions(), "machine": machine()}
+            "error": error, "metrics": None, "seconds": None, "threads": None, "versions": versions(),
+            "machine": machine()}

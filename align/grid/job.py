@@ -61,8 +61,9 @@ def cached_dictionary(path: str, reverse: bool):
     return _DICTIONARIES[key]
 
 
-def run_cell(cell: Cell) -> dict:
-    """Run `cell` and return its results record (status "ok" with metrics, or "failed" with the error)."""
+def run_cell(cell: Cell, threads: int | None = None) -> dict:
+    """Run `cell` and return its results record (status "ok" with metrics, or "failed" with the error);
+    `threads`: the BLAS/OpenMP threads the caller gave the cell, recorded with it."""
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     record = {"id": cell.id, "key": cell.key, "index": cell.index, "params": cell.params(), "started_at": started_at}
@@ -72,6 +73,7 @@ def run_cell(cell: Cell) -> dict:
     except Exception as exc:  # recorded; the grid goes on
         record.update(status="failed", error=one_line_error(exc), metrics=None)
     record["seconds"] = round(time.perf_counter() - t0, 3)
+    record["threads"] = threads
     record["versions"] = versions()
     record["machine"] = machine()
     return record

@@ -40,12 +40,15 @@ def default_output(spec_path: str | Path) -> Path:
 
 
 def run_grid(spec: str | Path | GridSpec, output: str | Path | None = None, *, workers: int = DEFAULT_WORKERS,
-             ray: str | None = None, retry_failed: bool = False, show_progress: bool = False,
-             on_record=None) -> GridSummary:
+             ray: str | None = None, threads: int | None = None, retry_failed: bool = False,
+             show_progress: bool = False, on_record=None) -> GridSummary:
     """Run every unfinished cell of `spec` and append its record to `output`/results.jsonl.
 
     `workers` 0: in this process; N >= 1: on N local worker processes. `ray`: "local" (a Ray started on
-    this machine, `workers` CPUs or all), "auto" (the running cluster) or a cluster address. A rerun
+    this machine, `workers` CPUs or all), "auto" (the running cluster) or a cluster address. `threads`:
+    BLAS/OpenMP threads per cell (default: all cores in process, cores / workers on workers, 1 on Ray);
+    unsupervised self-learning's figures change with it in the last digits, so equal `threads` give
+    equal results whatever the executor. A rerun
     skips cells finished with the same parameters, so an interrupted grid resumes where it stopped;
     `retry_failed` runs failed cells again. `on_record(record)` is called as each cell finishes.
     With workers or Ray, a script calling this must guard its top level with `if __name__ == "__main__":`
@@ -59,7 +62,9 @@ def run_grid(spec: str | Path | GridSpec, output: str | Path | None = None, *, w
     todo = [c for c in cells if not store.is_finished(c.id, c.key, retry_failed)]
     summary = GridSummary(results=str(store.path), cells=len(cells), skipped=len(cells) - len(todo),
                           dropped_partial_line=store.dropped_partial)
-    records, summary.executor = _executor(todo, workers, ray)
+    if threads is not None and threads < 1:
+        raise InputError(f"threads must be at least 1, got {threads}")
+    records, summary.executor = _executor(todo, workers, ray, threads)
     bar = None
     if show_progress and todo:
         from tqdm.auto import tqdm
@@ -82,7 +87,7 @@ def run_grid(spec: str | Path | GridSpec, output: str | Path | None = None, *, w
     return summary
 
 
-def _executor(todo: list[Cell], workers: int, ray: str | None):
+def _executor(todo: list[Cell], workers: int, ray: str | None, threads: int | None):
     from . import executors
 
     if workers < 0:
@@ -90,7 +95,7 @@ def _executor(todo: list[Cell], workers: int, ray: str | None):
     if not todo:  # nothing to run: start no workers and no Ray
         return iter(()), "none (every cell finished)"
     if ray is not None:
-        return executors.run_on_ray(todo, ray, num_cpus=workers or None), f"ray ({ray})"
+        return executors.run_on_ray(todo, ray, num_cpus=workers or None, threads=threads or 1), f"ray ({ray})"
     if workers == 0:
-        return executors.run_in_process(todo), "in-process"
-    return executors.run_in_processes(todo, workers), f"{workers} worker processes"
+        return executors.run_in_process(todo, threads), "in-process"
+    return executors.run_in_processes(todo, workers, threads), f"{workers} worker processes"
