@@ -241,3 +241,26 @@ def test_cli_grid_and_report_json_exit_codes_and_one_line_errors(grid_dir, cli):
     assert md.exit_code == 0 and md.stdout.count("\n") == 2 + 12
     res = cli(["report", grid_dir / "nothing.jsonl"])
     assert res.exit_code == 2 and "nothing.jsonl: no such results file" in res.stderr
+
+
+def die_in_cells_from_b(cell, threads):
+    """A worker job that kills its process on the cells whose source is b (as an out-of-memory kill would)."""
+    import os
+
+    from align.grid.executors import _run_in_worker
+
+    if cell.src == "b":
+        os._exit(9)
+    return _run_in_worker(cell, threads)
+
+
+def test_a_worker_killed_by_a_cell_fails_that_cell_only(grid_dir):
+    from align.grid.executors import run_in_processes
+
+    spec = write_spec(grid_dir, methods='procrustes = { method = "procrustes" }\n')
+    cells = expand_cells(load_spec(spec))
+    records = {r["id"]: r for r in run_in_processes(cells, 2, 1, job=die_in_cells_from_b)}
+    assert sorted(records) == sorted(c.id for c in cells)
+    failed = sorted(cid for cid, r in records.items() if r["status"] == "failed")
+    assert failed == ["b-a.procrustes.s0", "b-c.procrustes.s0"]
+    assert "worker process died" in records["b-a.procrustes.s0"]["error"]

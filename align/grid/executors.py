@@ -82,51 +82,55 @@ def run_in_process(cells: Iterable[Cell], threads: int | None = None) -> Iterato
             yield run_cell(cell, threads or available_cores())
 
 
-def run_in_processes(cells: Iterable[Cell], workers: int, threads: int | None = None) -> Iterator[dict]:
+def run_in_processes(cells: Iterable[Cell], workers: int, threads: int | None = None,
+                     job=_run_in_worker) -> Iterator[dict]:
     """Run the cells on `workers` local processes (spawned: no inherited locks or thread pools), at most
     one cell per worker in flight, so an interrupted grid loses at most `workers` cells' work.
 
-    A worker that dies (killed, out of memory) takes down the pool with every cell in flight, and which
-    cell was to blame is unknown: a fresh pool runs them again, and a cell caught in a second broken pool
-    is recorded as failed."""
+    A worker that dies (killed, out of memory) breaks the pool and every cell in flight with it, and
+    which one killed it is unknown: those cells rerun one at a time in a fresh pool, where a cell that
+    breaks it alone is recorded as failed and the others finish. `job(cell, threads)` runs a cell."""
     import multiprocessing
+    from collections import deque
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     if workers < 1:
         raise InputError(f"workers must be at least 1, got {workers}")
     threads = threads or max(1, available_cores() // workers)
-    todo = list(cells)[::-1]  # pop() from the end takes cells in spec order
+    todo, suspects = deque(cells), deque()
     context = multiprocessing.get_context("spawn")
-    strikes: dict[str, int] = {}
-    while todo:
+    while todo or suspects:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
         in_flight: dict = {}
         broken = False
         try:
-            while todo or in_flight:
-                while todo and len(in_flight) < workers and not broken:
-                    cell = todo.pop()
-                    in_flight[pool.submit(_run_in_worker, cell, threads)] = cell
+            while True:
+                if not broken and suspects:
+                    if not in_flight:
+                        cell = suspects.popleft()
+                        in_flight[pool.submit(job, cell, threads)] = cell
+                elif not broken:
+                    while todo and len(in_flight) < workers:
+                        cell = todo.popleft()
+                        in_flight[pool.submit(job, cell, threads)] = cell
                 if not in_flight:
                     break
+                alone = len(in_flight) == 1
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for fut in done:
                     cell = in_flight.pop(fut)
                     try:
-                        yield fut.result()
+                        record = fut.result()
                     except BrokenProcessPool:
                         broken = True
-                        strikes[cell.id] = strikes.get(cell.id, 0) + 1
-                        if strikes[cell.id] < 2:
-                            todo.append(cell)
-                        else:
-                            yield _failed(cell, "a worker process died twice while running this cell "
-                                                "(killed, or out of memory)")
+                        if not alone:
+                            suspects.append(cell)
+                            continue
+                        record = _failed(cell, "its worker process died while running it (killed, or out of memory)")
                     except Exception as exc:  # an error outside run_cell: pickling, import
-                        yield _failed(cell, one_line_error(exc))
-                if broken and not in_flight:
-                    break
+                        record = _failed(cell, one_line_error(exc))
+                    yield record
         except BaseException:
             workers_now = list((getattr(pool, "_processes", None) or {}).values())  # shutdown forgets them
             pool.shutdown(wait=False, cancel_futures=True)
