@@ -41,7 +41,7 @@ EXECUTORS = {
 
 
 def align_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "align.cli", *args]
+    return [sys.executable, "-m", "align", *args]
 
 
 def load() -> str:

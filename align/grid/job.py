@@ -1,4 +1,5 @@
-"""Running one cell: the same jobs as the single-pair commands, with vectors loaded once per process.
+"""Running one cell: the alignment job of the single-pair commands (align.jobs.run_alignment), with
+vectors and dictionaries read once per process.
 
 `run_cell` never raises for a failing run (except KeyboardInterrupt/SystemExit): it returns a record
 with status "failed" and the one-line error, so one bad cell does not stop the grid.
@@ -84,17 +85,12 @@ def _run(cell: Cell, started: float) -> dict:
     tgt = cached_vectors(cell.tgt_vectors, cell.max_vocab)
     test = cached_dictionary(cell.test, cell.reverse) if cell.test else None
     output = _part_folder(cell.save_to) if cell.save_to else None
-    common = dict(dico_eval=test, output=output, src_lang=cell.src, tgt_lang=cell.tgt, started=started,
-                  seed=cell.seed, **cell.options)
-    if cell.train is not None:
-        from ..pipeline import run_supervised
+    seeds = cached_dictionary(cell.train, cell.reverse) if cell.train is not None else None
+    from ..jobs import run_alignment
 
-        seeds = cached_dictionary(cell.train, cell.reverse)
-        _, metrics = run_supervised(src, tgt, seeds, method=cell.method, **common)
-    else:
-        from ..pipeline_unsupervised import run_unsupervised
-
-        _, metrics = run_unsupervised(src, tgt, method=cell.method, **common)
+    _, metrics = run_alignment(src, tgt, seeds, method=cell.method, dico_eval=test, output=output,
+                               src_lang=cell.src, tgt_lang=cell.tgt, started=started, seed=cell.seed,
+                               **cell.options)
     if output is not None:  # swap the finished folder in whole
         _swap_in(output, cell.save_to)
         metrics.pop("outputs", None)

@@ -6,7 +6,6 @@ spec file's folder, so a spec works from any working directory.
 """
 from __future__ import annotations
 
-import inspect
 import re
 import sys
 from dataclasses import dataclass, field
@@ -19,11 +18,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-# The vocabulary cut-off of a cell when the spec gives none: that of the single-pair commands.
-DEFAULT_MAX_VOCAB = 200000
-# Method kinds: supervised ones need a training dictionary for their pair, unsupervised ones do not.
-SUPERVISED = ("procrustes", "rcsls")
-UNSUPERVISED = ("unsupervised", "adversarial")
+from ..jobs.run import MAX_VOCAB as DEFAULT_MAX_VOCAB  # a cell's vocabulary cut-off: the single-pair jobs'
 # Options a cell sets itself; a method table may not set them.
 RESERVED_OPTIONS = ("seed", "show_progress")
 TOP_LEVEL_KEYS = ("max_vocab", "seeds", "pairs", "save_mappings", "vectors", "dictionaries", "methods")
@@ -51,7 +46,10 @@ class MethodSpec:
 
     @property
     def supervised(self) -> bool:
-        return self.method in SUPERVISED
+        """Whether the method learns from a seed dictionary (then each pair needs a training file)."""
+        from ..aligners import get_aligner
+
+        return not get_aligner(self.method).seedless
 
 
 @dataclass
@@ -199,9 +197,10 @@ def _methods(table, fail) -> list[MethodSpec]:
             raise fail(f"methods.{label} must be a table with a 'method' key", "methods", label)
         options = {k: v for k, v in entry.items() if k != "method"}
         method = entry["method"]
-        if method not in SUPERVISED + UNSUPERVISED:
-            raise fail(f"methods.{label}: unknown method {method!r}; choose {', '.join(SUPERVISED + UNSUPERVISED)}",
-                       "methods", label)
+        from ..aligners import ALIGNERS
+
+        if method not in ALIGNERS:
+            raise fail(f"methods.{label}: unknown method {method!r}; choose {', '.join(ALIGNERS)}", "methods", label)
         for name in RESERVED_OPTIONS:
             if name in options:
                 raise fail(f"methods.{label}: {name!r} is set by the grid (use the top-level 'seeds')", "methods", label)
@@ -211,26 +210,27 @@ def _methods(table, fail) -> list[MethodSpec]:
 
 
 def _check_options(label: str, method: str, options: dict, fail) -> None:
-    """Build the aligner once with these options, so that an unknown option or a bad value is a spec
-    error now rather than the same failure in every cell."""
-    from ..pipeline import make_aligner
+    """Check the options against the aligner now (names, then values as its `fit` would), so that a typo or
+    a bad value is a spec error rather than the same failure in every cell."""
+    from ..aligners import get_aligner
 
+    cls = get_aligner(method)
+    accepted = [n for n in cls.param_names() if n not in RESERVED_OPTIONS]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise fail(f"methods.{label}: unknown option {unknown[0]!r} for {method}; it takes {', '.join(accepted)}",
+                   "methods", label)
     try:
-        make_aligner(method, **options)
-    except TypeError:
-        accepted = _accepted_options(method)
-        bad = sorted(set(options) - set(accepted))
-        raise fail(f"methods.{label}: unknown option {bad[0] if bad else '?'!r} for {method}; it takes "
-                   f"{', '.join(accepted)}", "methods", label) from None
+        cls(**options)._validate()
     except InputError as exc:
         raise fail(f"methods.{label}: {exc}", "methods", label) from None
-
-
-def _accepted_options(method: str) -> list[str]:
-    from ..pipeline import make_aligner
-
-    cls = type(make_aligner(method))
-    return [p for p in inspect.signature(cls.__init__).parameters if p not in ("self",) + RESERVED_OPTIONS]
+    except (TypeError, ValueError):
+        defaults = cls.defaults()
+        bad = next((k for k, v in options.items() if defaults.get(k) is not None
+                    and not isinstance(v, type(defaults[k])) and not (isinstance(defaults[k], float)
+                                                                     and isinstance(v, int))), None)
+        raise fail(f"methods.{label}: bad value for {bad or 'an option'!r}"
+                   + (f" ({options[bad]!r}; the default is {defaults[bad]!r})" if bad else ""), "methods", label) from None
 
 
 def _decode_error_line(message: str) -> int | None:

@@ -1,24 +1,13 @@
 """`align grid` (run a grid spec's cells, resumable) and `align report` (HTML page or Markdown table of
-its results). align/cli.py imports this module at its end and calls `register(cli)`."""
+its results), thin layers over align.grid and align.report."""
 from __future__ import annotations
 
 import sys
 
 import click
 
-_groups: list[click.Group] = []
-
-
-def register(group: click.Group) -> None:
-    """Add `grid` and `report` to `group` (at once, or when this module has defined them)."""
-    _groups.append(group)
-    for command in globals().get("COMMANDS", ()):
-        group.add_command(command)
-
-
-# `register` comes first: align.cli may call it while this module is still importing align.cli
-from .cli import common_output, echo_json, warn  # noqa: E402
-from .grid.runner import DEFAULT_WORKERS  # noqa: E402
+from ..grid.runner import DEFAULT_WORKERS
+from .common import common_output, echo_json, warn
 
 EXIT_CELLS_FAILED = 1
 
@@ -42,7 +31,7 @@ def grid_cmd(spec, workers, ray_address, output, threads, retry_failed, as_json,
 
     A rerun skips the cells already finished with the same parameters, so an interrupted grid resumes.
     A failing cell is recorded and the others go on; the exit code is then 1."""
-    from .grid import run_grid
+    from ..grid import run_grid
 
     summary = run_grid(spec, output, workers=workers, ray=ray_address, threads=threads,
                        retry_failed=retry_failed, show_progress=not quiet)
@@ -73,7 +62,7 @@ def report_cmd(results, output, fmt, title, as_json, quiet):
     CSLS P@1 heatmaps per method, methods compared per pair, run times."""
     from pathlib import Path
 
-    from .report import render_report, write_report
+    from ..report import render_report, write_report
 
     if output is None and fmt == "md":
         text = render_report(results, "md", title)
@@ -91,7 +80,3 @@ def report_cmd(results, output, fmt, title, as_json, quiet):
 
 
 COMMANDS = (grid_cmd, report_cmd)
-
-for _group in _groups:  # groups that asked before the commands existed
-    for _command in COMMANDS:
-        _group.add_command(_command)
