@@ -73,8 +73,26 @@ def table_without_times(results: Path) -> str:
     return render_report(results, "md", times=False)
 
 
-def executors(section: list[str]) -> Path:
+class Section:
+    """The RESULTS.md section, rewritten after every step so that a partial benchmark keeps its figures."""
+
+    def __init__(self, header: str, write: bool):
+        self.parts: dict[str, list[str]] = {"header": [header, ""]}
+        self.write = write
+
+    def set(self, name: str, lines: list[str]) -> None:
+        self.parts[name] = lines
+        text = "\n".join(line for part in self.parts.values() for line in part)
+        if self.write:
+            write_section(TITLE, text)
+        else:
+            print(text)
+
+
+def executors(section: Section, on_first) -> None:
+    """Run the kit grid with each executor; `on_first(results)` after the first (the in-process run)."""
     walls, tables, summaries = {}, {}, {}
+    names = list(EXECUTORS)
     for name, extra in EXECUTORS.items():
         out = OUT / ("exec-" + str(len(walls)))
         shutil.rmtree(out, ignore_errors=True)
@@ -84,32 +102,38 @@ def executors(section: list[str]) -> Path:
         tables[name] = table_without_times(out / "results.jsonl")
         print(f"{name}: {wall:.1f} s, {summary['ok']} ok, {summary['failed']} failed (load {before} → {load()})",
               flush=True)
-    names = list(EXECUTORS)
-    same = all(tables[n] == tables[names[0]] for n in names[1:])
-    section += [
-        "### Three executors", "",
-        f"Command: `align grid benchmarks/grid_kit.toml --output DIR --threads 1 [--workers 2 | --ray local --workers 2] "
-        "--json -q` (each from an empty DIR, vector caches warm). One BLAS thread per cell in all three: "
-        "unsupervised self-learning's figures depend on the BLAS thread count (on fr→fi, CSLS P@1 35.48 with "
-        "2 threads, 34.91 with 1: rounding of a multi-threaded BLAS, amplified over hundreds of iterations), so "
-        "the tables can only be identical at equal thread counts; each record holds its `threads`.", "",
-        "| executor | wall time (s) | cells ok | cells failed | load average before → after |",
-        "| --- | ---: | ---: | ---: | --- |",
-    ]
-    for n in names:
-        wall, before, after = walls[n]
-        section.append(f"| {n} | {wall:.1f} | {summaries[n]['ok']} | {summaries[n]['failed']} | {before} → {after} |")
-    section += ["", f"Results tables (every figure of every cell but the timings) identical across the three: "
-                f"**{'yes' if same else 'NO'}**."]
-    if not same:
-        import difflib
+        lines = [
+            "### Three executors", "",
+            f"Command: `align grid benchmarks/grid_kit.toml --output DIR --threads 1 [--workers 2 | --ray local "
+            "--workers 2] --json -q` (each from an empty DIR, vector caches warm). One BLAS thread per cell in all "
+            "three: unsupervised self-learning's figures depend on the BLAS thread count (on fr→fi, CSLS P@1 35.48 "
+            "with 2 threads, 34.91 with 1: rounding of a multi-threaded BLAS, amplified over hundreds of "
+            "iterations), so the tables can only be identical at equal thread counts; each record holds its "
+            "`threads`.", "",
+            "| executor | wall time (s) | cells ok | cells failed | load average before → after |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
+        for n in walls:
+            w, b, a = walls[n]
+            lines.append(f"| {n} | {w:.1f} | {summaries[n]['ok']} | {summaries[n]['failed']} | {b} → {a} |")
+        if len(walls) == len(names):
+            same = all(tables[n] == tables[names[0]] for n in names[1:])
+            lines += ["", "Results tables (every figure of every cell but the timings) identical across the three: "
+                      f"**{'yes' if same else 'NO'}**."]
+            if not same:
+                import difflib
 
-        diff = difflib.unified_diff(tables[names[0]].splitlines(), tables[names[1]].splitlines(), lineterm="", n=0)
-        section += ["", "```", *list(diff)[:40], "```"]
-    return OUT / "exec-0" / "results.jsonl"
+                for n in names[1:]:
+                    diff = difflib.unified_diff(tables[names[0]].splitlines(), tables[n].splitlines(), lineterm="", n=0)
+                    lines += ["", f"Differences, {names[0]} against {n}:", "", "```", *list(diff)[:40], "```"]
+        else:
+            lines += ["", f"(still running: {len(walls)} of {len(names)} executors done)"]
+        section.set("executors", lines)
+        if len(walls) == 1:
+            on_first(out / "results.jsonl")
 
 
-def resume(section: list[str], methods: list[str]) -> None:
+def resume(section: Section, methods: list[str]) -> None:
     """Kill a grid with SIGKILL once a few cells are recorded, rerun it, check only the missing cells ran."""
     import tomllib
 
@@ -158,32 +182,33 @@ def resume(section: list[str], methods: list[str]) -> None:
     ok = ok and len(final) == len(all_ids) and all(r["status"] == "ok" for r in final.values())
     print(f"resume: {len(before)} cells recorded before the kill, rerun ran {len(ran)} (missing {len(missing)}): "
           f"{'ok' if ok else 'WRONG'}", flush=True)
-    section += [
+    section.set("resume", [
         "", "### Resume after SIGKILL", "",
         f"A {len(all_ids)}-cell grid (the kit spec with methods {', '.join(methods)}) run with `--workers 2`; "
         f"its process group killed with SIGKILL once {kill_after} records were in results.jsonl "
         f"({killed_after:.1f} s in; {len(before)} cells recorded{', and a cut last line' if summary['dropped_partial_line'] else ''}). "
         f"The rerun (`align grid … --workers 2`, {wall:.1f} s) skipped {summary['skipped']} cells and ran "
         f"{len(ran)}: exactly the {len(missing)} missing ones: **{'yes' if ok else 'NO'}**; "
-        f"the results file then holds all {len(final)} cells, each ok.",
-    ]
+        f"the results file then holds all {len(final)} cells, each ok.", ""])
 
 
-def report(section: list[str], results: Path) -> None:
+def report(section: Section, results: Path) -> None:
     from align.report import render_report, write_report
 
     html = OUT / "report.html"
     write_report(results, html, title="align grid: en, fr, fi × 4 methods on the kit")
-    section += ["", "### Results (the in-process run)", "",
-                f"`align report {results.relative_to(ROOT)} -o {html.relative_to(ROOT)}` writes the HTML page; "
-                f"`--format md` gives this table.", "", render_report(results, "md").rstrip()]
+    lines = ["", "### Results (the in-process run)", "",
+             f"`align report {results.relative_to(ROOT)} -o {html.relative_to(ROOT)}` writes the HTML page; "
+             f"`--format md` gives this table.", "", render_report(results, "md").rstrip()]
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium:
         subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                         f"--screenshot={SCREENSHOT}", "--window-size=1400,3000", html.resolve().as_uri()],
                        check=True, capture_output=True, timeout=120)
-        section += ["", f"The page as headless chromium renders it: `{SCREENSHOT.relative_to(ROOT)}`."]
+        lines += ["", f"The page as headless chromium renders it (`chromium --headless --screenshot "
+                  f"--window-size=1400,3000`): `{SCREENSHOT.relative_to(ROOT)}`."]
         print(f"wrote {SCREENSHOT}", flush=True)
+    section.set("report", lines)
 
 
 def main() -> None:
@@ -193,20 +218,15 @@ def main() -> None:
                     help="Comma-separated aligner names of the kit spec kept for the resume check.")
     args = ap.parse_args()
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
-    section = [f"Machine: {machine_description()}. Run started {started} UTC (the machine is shared: "
-               "timings include other jobs' load).", ""]
+    section = Section(f"Machine: {machine_description()}. Run started {started} UTC (the machine is shared: "
+                      "timings include other jobs' load).", write=args.only is None)
     warm_caches(SPEC)
-    results = OUT / "exec-0" / "results.jsonl"
-    if args.only in (None, "executors"):
-        results = executors(section)
     if args.only in (None, "resume"):
         resume(section, args.resume_methods.split(","))
-    if args.only in (None, "report", "executors"):
-        report(section, results)
-    if args.only is None:
-        write_section(TITLE, "\n".join(section))
-    else:
-        print("\n".join(section))
+    if args.only in (None, "executors"):
+        executors(section, on_first=lambda results: report(section, results))
+    if args.only == "report":
+        report(section, OUT / "exec-0" / "results.jsonl")
 
 
 if __name__ == "__main__":
