@@ -5,7 +5,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 
-from .spec import GridSpec
+from .spec import DEFAULT_MAX_VOCAB, GridSpec
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Cell:
     method: str
     options: dict = field(default_factory=dict)
     seed: int = 0
-    max_vocab: int = 200000
+    max_vocab: int = DEFAULT_MAX_VOCAB
     src_vectors: str = ""
     tgt_vectors: str = ""
     train: str | None = None
@@ -49,7 +49,7 @@ def expand_cells(spec: GridSpec, mappings_dir: str | None = None) -> list[Cell]:
         for m in spec.methods:
             for seed in spec.seeds:
                 cid = f"{src}-{tgt}.{m.label}.s{seed}"
-                params = dict(src=src, tgt=tgt, method_label=m.label, method=m.method, options=dict(m.options),
+                params = dict(src=src, tgt=tgt, method_label=m.label, method=m.method, options=m.full_options(),
                               seed=seed, max_vocab=spec.max_vocab,
                               src_vectors=str(spec.vectors[src]), tgt_vectors=str(spec.vectors[tgt]),
                               train=str(dico.train) if (dico and dico.train and m.supervised) else None,

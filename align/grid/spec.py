@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputError
+from ..jobs.run import MAX_VOCAB
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from ..jobs.run import MAX_VOCAB as DEFAULT_MAX_VOCAB  # a cell's vocabulary cut-off: the single-pair jobs'
+DEFAULT_MAX_VOCAB = MAX_VOCAB  # a cell's vocabulary cut-off unless the spec sets one: the single-pair jobs'
 # Options a cell sets itself; a method table may not set them.
 RESERVED_OPTIONS = ("seed", "show_progress")
 TOP_LEVEL_KEYS = ("max_vocab", "seeds", "pairs", "save_mappings", "vectors", "dictionaries", "methods")
@@ -43,6 +44,15 @@ class MethodSpec:
     label: str
     method: str
     options: dict = field(default_factory=dict)
+
+    def full_options(self) -> dict:
+        """Every option of the aligner, its defaults filled in (tuples as lists, as JSON keeps them): what a
+        cell records and hashes, so that a changed library default reruns the cells that relied on it."""
+        from ..aligners import get_aligner
+
+        full = {k: v for k, v in get_aligner(self.method).defaults().items() if k not in RESERVED_OPTIONS}
+        full.update(self.options)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in full.items()}
 
     @property
     def supervised(self) -> bool:
