@@ -145,12 +145,15 @@ def resume(section: Section, methods: list[str]) -> None:
     lines += [f'{lang} = "{path}"' for lang, path in spec.vectors.items()]
     lines += ["", "[dictionaries]"]
     for (s, t), d in spec.dictionaries.items():
-        lines.append(f'{s}-{t} = {{ train = "{d.train}", test = "{d.test}", reverse = {str(d.reverse).lower()} }}')
+        files = "".join(f'{k} = "{v}", ' for k, v in (("train", d.train), ("test", d.test)) if v is not None)
+        lines.append(f'{s}-{t} = {{ {files}reverse = {str(d.reverse).lower()} }}')
     lines += ["", "[methods]"]
     for label, entry in raw["methods"].items():
         if entry["method"] in methods:
             opts = ", ".join(f"{k} = {json.dumps(v)}" for k, v in entry.items())
             lines.append(f'"{label}" = {{ {opts} }}')
+    if len(lines) == lines.index("[methods]") + 1:
+        raise SystemExit(f"{SPEC}: no method among {', '.join(methods)} for the resume check")
     out = OUT / "resume"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -202,6 +205,7 @@ def report(section: Section, results: Path) -> None:
              f"`--format md` gives this table.", "", render_report(results, "md").rstrip()]
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium:
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
                         f"--screenshot={SCREENSHOT}", "--window-size=1400,3000", html.resolve().as_uri()],
                        check=True, capture_output=True, timeout=120)
@@ -216,10 +220,17 @@ def main() -> None:
     ap.add_argument("--only", choices=["executors", "resume", "report"], default=None)
     ap.add_argument("--resume-methods", default="procrustes",
                     help="Comma-separated aligner names of the kit spec kept for the resume check.")
+    ap.add_argument("--spec", type=Path, default=None,
+                    help="Another grid spec, to try this script quickly: its figures are printed, RESULTS.md and "
+                         "the committed screenshot are left alone.")
     args = ap.parse_args()
+    global SPEC, OUT, SCREENSHOT
+    if args.spec is not None:
+        SPEC, OUT = args.spec.resolve(), ROOT / "out" / "bench_grid_try"
+        SCREENSHOT = OUT / "report.png"
     started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M")
     section = Section(f"Machine: {machine_description()}. Run started {started} UTC (the machine is shared: "
-                      "timings include other jobs' load).", write=args.only is None)
+                      "timings include other jobs' load).", write=args.only is None and args.spec is None)
     warm_caches(SPEC)
     if args.only in (None, "resume"):
         resume(section, args.resume_methods.split(","))
