@@ -12,7 +12,7 @@ import click
 
 from .. import __version__
 from ..errors import AlignError
-from . import bridge, demo, evaluate, mapping, multi, seedless, sources, supervised
+from . import bridge, demo, evaluate, grid, mapping, multi, seedless, sources, supervised
 
 
 class _Group(click.Group):
@@ -32,7 +32,7 @@ def cli() -> None:
     """align: cross-lingual word-embedding alignment and bilingual lexicon induction."""
 
 
-for _module in (evaluate, supervised, seedless, multi, mapping, demo, sources, bridge):
+for _module in (evaluate, supervised, seedless, multi, mapping, demo, sources, bridge, grid):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 
