@@ -104,7 +104,7 @@ def executors(section: Section, on_first) -> None:
               flush=True)
         lines = [
             "### Three executors", "",
-            f"Command: `align grid benchmarks/grid_kit.toml --output DIR --threads 1 [--workers 2 | --ray local "
+            "Command: `align grid benchmarks/grid_kit.toml --output DIR --threads 1 [--workers 2 | --ray local "
             "--workers 2] --json -q` (each from an empty DIR, vector caches warm). One BLAS thread per cell in all "
             "three: unsupervised self-learning's figures depend on the BLAS thread count (on fr→fi, CSLS P@1 35.48 "
             "with 2 threads, 34.91 with 1: rounding of a multi-threaded BLAS, amplified over hundreds of "
@@ -141,7 +141,7 @@ def resume(section: Section, methods: list[str]) -> None:
     from align.grid import load_spec
 
     spec = load_spec(SPEC)
-    lines = [f'pairs = "all"', "seeds = [0]", "", "[vectors]"]
+    lines = ['pairs = "all"', "seeds = [0]", "", "[vectors]"]
     lines += [f'{lang} = "{path}"' for lang, path in spec.vectors.items()]
     lines += ["", "[dictionaries]"]
     for (s, t), d in spec.dictionaries.items():
