@@ -26,6 +26,19 @@ def api_option(func: Callable, name: str, *decls: str, **kwargs) -> Callable:
     return click.option(*(decls or (f"--{name.replace('_', '-')}",)), default=default, **kwargs)
 
 
+def approx_option(f: Callable) -> Callable:
+    """--approx: CSLS evaluation from probe searches of k-means cells (align.search.bounded)."""
+    return click.option("--approx", is_flag=True, default=api_default(_evaluate_bli(), "approx"),
+                        help="Approximate CSLS: neighbour searches probe k-means cells (faster on large "
+                             "vocabularies; recall of the exact top 10 below 1).")(f)
+
+
+def _evaluate_bli():
+    from ..search.evaluate import evaluate_bli
+
+    return evaluate_bli
+
+
 def echo_json(obj: dict) -> None:
     """Print one JSON object on stdout."""
     click.echo(json.dumps(obj, ensure_ascii=False, sort_keys=False))

@@ -4,8 +4,8 @@ from __future__ import annotations
 import click
 
 from ..search.evaluate import evaluate_bli
-from .common import (RETRIEVALS, api_option, common_output, echo_json, format_bli_table, load_mapping, load_pair,
-                     report_load_warnings, tgt_mapping_option)
+from .common import (RETRIEVALS, api_option, approx_option, common_output, echo_json, format_bli_table,
+                     load_mapping, load_pair, report_load_warnings, tgt_mapping_option)
 
 
 @click.command("bli-eval")
@@ -22,9 +22,10 @@ from .common import (RETRIEVALS, api_option, common_output, echo_json, format_bl
 @api_option(evaluate_bli, "isf_beta", type=click.FloatRange(min=0, min_open=True),
             help="Inverse temperature of inverted softmax.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
+@approx_option
 @common_output
 def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, tgt_mapping, max_vocab, exclude_identical, csls_k, isf_beta,
-             no_cache, as_json, quiet) -> None:
+             no_cache, approx, as_json, quiet) -> None:
     """Bilingual lexicon induction: P@1/5/10 of SRC-EMB against TGT-EMB on a test dictionary."""
     from ..store.dictionary import Dictionary
 
@@ -44,7 +45,8 @@ def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, tgt_mapping, max_vocab,
     d = Dictionary.load(dico)
     methods = RETRIEVALS if retrieval == "all" else (retrieval,)
     results = {m: evaluate_bli(src, tgt, d, m, exclude_identical=exclude_identical, csls_k=csls_k,
-                               isf_beta=isf_beta, show_progress=not quiet).to_dict() for m in methods}
+                               isf_beta=isf_beta, approx=approx, show_progress=not quiet).to_dict()
+               for m in methods}
     if reranker is not None:  # the mapping's saved reranker, on the same queries
         results["rerank"] = reranker.evaluate(*raw, d.without_identical() if exclude_identical else d)
         methods = (*methods, "rerank")

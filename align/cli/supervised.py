@@ -8,8 +8,8 @@ from ..aligners import ProcrustesAligner, RCSLSAligner
 from ..rerank import Reranker
 from ..rerank.models import MODELS as RERANK_MODELS
 from ..search.induction import MODES
-from .common import (api_option, common_output, echo_json, echo_run_tail, load_pair, max_vocab_option,
-                     report_load_warnings, resolve_dictionary, resolve_vectors)
+from .common import (api_option, approx_option, common_output, echo_json, echo_run_tail, load_pair,
+                     max_vocab_option, report_load_warnings, resolve_dictionary, resolve_vectors)
 
 P, R = ProcrustesAligner, RCSLSAligner
 
@@ -53,10 +53,11 @@ P, R = ProcrustesAligner, RCSLSAligner
             help="Reranking: each candidate map's CSLS top-k joins a query's candidates.")
 @api_option(Reranker, "maps", "--rerank-maps", help="Reranking: candidate maps (procrustes, multistep, refined, rcsls).")
 @api_option(Reranker, "model", "--rerank-model", type=click.Choice(RERANK_MODELS), help="Reranking: the ranking model.")
+@approx_option
 @common_output
 def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
                    refine_vocab, whiten, reweight, refine_filter, epochs, lr, orthogonal, normalize, max_vocab,
-                   output, seed, no_cache, rerank, rerank_k, rerank_maps, rerank_model, as_json, quiet):
+                   output, seed, no_cache, rerank, rerank_k, rerank_maps, rerank_model, approx, as_json, quiet):
     """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
     import time
 
@@ -88,7 +89,8 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     else:
         params = dict(normalize=steps, epochs=epochs, lr=lr, orthogonal=orthogonal, seed=seed)
     _, metrics = run_alignment(src, tgt, seeds, method=method, dico_eval=test, output=output, src_lang=src_lang,
-                               tgt_lang=tgt_lang, started=started, reranker=reranker, show_progress=not quiet,
+                               tgt_lang=tgt_lang, started=started, reranker=reranker, approx=approx,
+                               show_progress=not quiet,
                                **params)
     if as_json:
         echo_json(metrics)

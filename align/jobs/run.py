@@ -27,24 +27,25 @@ def make_aligner(method: str, **params):
 
 def evaluate_mapping(mapping: Mapping, src: Embeddings, tgt: Embeddings, dico: Dictionary,
                      retrievals=("nn", "csls"), show_progress: bool = False, *,
-                     spaces: tuple[Embeddings, Embeddings] | None = None) -> dict:
+                     spaces: tuple[Embeddings, Embeddings] | None = None, approx: bool = False) -> dict:
     """BLI results of `mapping` on `dico` for each retrieval, as dicts keyed by retrieval name.
-    `spaces`: what `mapped_spaces` returns, if already made."""
+    `spaces`: what `mapped_spaces` returns, if already made; `approx`: see `evaluate_bli`."""
     s, t = mapped_spaces(mapping, src, tgt) if spaces is None else spaces
-    return {r: evaluate_bli(s, t, dico, r, show_progress=show_progress).to_dict() for r in retrievals}
+    return {r: evaluate_bli(s, t, dico, r, approx=approx, show_progress=show_progress).to_dict() for r in retrievals}
 
 
 def run_alignment(src: Embeddings, tgt: Embeddings, seeds: Dictionary | None = None, *,
                   method: str = "procrustes", dico_eval: Dictionary | None = None,
                   output: str | Path | None = None, src_lang: str = "src", tgt_lang: str = "tgt",
-                  started: float | None = None, reranker=None, **params) -> tuple[Mapping, dict]:
+                  started: float | None = None, reranker=None, approx: bool = False, **params
+                  ) -> tuple[Mapping, dict]:
     """Fit `method` (on `seeds`, or without any for a seedless method), evaluate on `dico_eval` (NN and CSLS),
     write the output folder; return (mapping, metrics).
 
     The metrics hold the mapping's provenance (params, history, best_iteration, …; for a seedless method
     its verdict `failed` and the criteria of its restarts), `seed_pairs` (coverage of the seeds), `eval`,
     `seconds` and `device`. The outputs are written only after the evaluation has succeeded; the caller
-    decides how to report a failed seedless run.
+    decides how to report a failed seedless run. `approx`: approximate CSLS in the evaluation (see `evaluate_bli`).
 
     `reranker` (an unfitted align.rerank.Reranker, needs seeds): fitted on the seeds after the mapping,
     evaluated on the same queries as `eval.rerank`, summarised as `rerank` and saved in the folder's rerank/.
@@ -67,7 +68,7 @@ def run_alignment(src: Embeddings, tgt: Embeddings, seeds: Dictionary | None = N
             ex.shutdown(wait=False)
         metrics["eval"] = evaluate_mapping(mapping, src, tgt, dico_eval, show_progress=params.get("show_progress",
                                                                                                   False),
-                                           spaces=spaces)
+                                           spaces=spaces, approx=approx)
         texts = None if pending is None else pending.result()
     if reranker is not None:
         if seeds is None:

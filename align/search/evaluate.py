@@ -32,6 +32,7 @@ class BLIResult:
     device: str
     seconds: float
     predictions: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    approx: bool = False  # CSLS from probe searches (align.search.bounded), not exact
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -74,12 +75,15 @@ def evaluate_bli(
     csls_k: int = 10,
     isf_beta: float = 1.0,
     keep_predictions: bool = False,
+    approx: bool = False,
     show_progress: bool = False,
 ) -> BLIResult:
     """Evaluate BLI of `src` against `tgt` (already in one space) on `dico`.
 
     The whole target vocabulary is the search space, as in MUSE. With
     `exclude_identical`, pairs of identical strings are dropped first (fastText's --nomatch).
+    `approx`: CSLS from probe searches of k-means cells (faster on large spaces, not exact; other
+    retrievals ignore it).
     """
     if retrieval not in METHODS:
         raise InputError(f"unknown retrieval {retrieval!r}; choose one of {', '.join(METHODS)}")
@@ -94,7 +98,7 @@ def evaluate_bli(
             f"no dictionary pair has both words in the vocabularies ({cov.pairs} pairs: "
             f"{cov.dropped_src} unknown source words, {cov.dropped_tgt} unknown target words)", dico.path or dico.name or None)
     _, ids = retrieve(src.vectors, tgt.vectors, rows, k=10, method=retrieval,  # type: ignore[arg-type]
-                      csls_k=csls_k, isf_beta=isf_beta, show_progress=show_progress)
+                      csls_k=csls_k, isf_beta=isf_beta, approx=approx, show_progress=show_progress)
     p = precision_at(ids, gold)
     preds = {}
     if keep_predictions:
@@ -110,4 +114,5 @@ def evaluate_bli(
         device=describe_device(),
         seconds=round(time.perf_counter() - start, 4),
         predictions=preds,
+        approx=bool(approx and retrieval == "csls"),
     )

@@ -14,6 +14,7 @@ from .._io import progress as _progress
 from ..backend import get_backend
 from ..errors import InputError
 from ..space.normalize import unit_rows
+from .bounded import bounded_pays, csls_bounded
 from .csls import csls_pruned, csls_topk, hubness, prune_pays
 from .topk import block_topk
 
@@ -60,6 +61,7 @@ def retrieve(
     isf_beta: float = 1.0,
     isf_sample: int | None = None,
     normalize: bool = True,
+    approx: bool = False,
     show_progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The `k` best target rows for each query, by `method`.
@@ -69,7 +71,9 @@ def retrieve(
     (rows are unit-normalised first unless `normalize=False`).
 
     - nn:   cos(x, y)
-    - csls: 2cos(x, y) − r_T(x) − r_S(y) (align.search.csls)
+    - csls: 2cos(x, y) − r_T(x) − r_S(y) (align.search.csls); exact, and on large spaces without
+            the full hubness pass (align.search.bounded); with `approx`, the neighbour searches
+            behind it are probe searches of k-means cells (faster, not exact)
     - isf:  log softmax over sources of β·cos(x, y) (Smith et al. 2017); β=1 by default,
             as in VecMap's evaluator, which reproduces its figures
 
@@ -87,8 +91,13 @@ def retrieve(
     if method == "nn":
         return block_topk(q, tgt, k)
     if method == "csls":
+        rows = np.arange(len(src)) if queries is None else np.asarray(queries, dtype=np.int64)
+        if approx:
+            return csls_bounded(src, tgt, rows, k, csls_k=csls_k, approx=True, show_progress=show_progress)
         if queries is not None and prune_pays(len(q), len(src), len(tgt)):
-            return csls_pruned(src, tgt, np.asarray(queries, dtype=np.int64), k, csls_k=csls_k)
+            return csls_pruned(src, tgt, rows, k, csls_k=csls_k)
+        if get_backend().name == "numpy" and bounded_pays(len(q), len(src), len(tgt)):
+            return csls_bounded(src, tgt, rows, k, csls_k=csls_k, show_progress=show_progress)
         r_tgt = hubness(tgt, src, csls_k)  # r_S of every target
         r_q = hubness(q, tgt, csls_k)  # r_T of the queries
         scores, ids, _, _ = csls_topk(q, tgt, k, r_q, r_tgt)
