@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import shutil
+import struct
 import tempfile
 from pathlib import Path
 from typing import Sequence
@@ -151,3 +152,95 @@ def write_cache(path: Path, emb: Embeddings, stamp: dict | None = None) -> None:
 
 
 # ---- fastText .bin ----------------------------------------------------------
+
+
+# ---- streaming a text file into the cache -------------------------------------
+
+NPY_HEADER = 128  # bytes of the .npy header written first and rewritten with the final shape
+
+
+def _npy_header(n: int, dim: int) -> bytes:
+    """A .npy (version 1.0) header for an (n, dim) little-endian float32 C-order array, padded to NPY_HEADER."""
+    text = "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }" % (n, dim)
+    text += " " * (NPY_HEADER - 10 - 1 - len(text)) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin1")
+
+
+class CacheWriter:
+    """Rows appended straight to the cache's vectors.npy in a temporary folder (a `RowSink` for the
+    text parser); `finish` writes the words and the stamp and swaps the folder in whole."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.stamp = source_stamp(path)  # taken before parsing: a file changed meanwhile is parsed again next time
+        self.dir = cache_dir(path)
+        self.dir.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=self.dir.name + ".", suffix=".part", dir=self.dir.parent))
+        self._f = open(self.tmp / "vectors.npy", "wb")
+        self.rows, self.dim = 0, None
+        self.reset()
+
+    @classmethod
+    def open(cls, path: Path) -> "CacheWriter | None":
+        """A writer for the cache of `path`, or None when no cache folder can be written (a cache is optional)."""
+        try:
+            return cls(path)
+        except OSError:
+            return None
+
+    def reset(self) -> None:
+        """Forget the rows written so far (the parser starts again)."""
+        self._f.seek(0)
+        self._f.truncate()
+        self._f.write(_npy_header(0, 0))
+        self.rows, self.dim = 0, None
+
+    def add(self, rows: np.ndarray) -> None:
+        if self.dim is None:
+            self.dim = int(rows.shape[1])
+        self._f.write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
+        self.rows += len(rows)
+
+    def finish(self, words: Sequence[str], report: LoadReport) -> None:
+        """Complete the header, write words.txt and meta.json, and put the folder in place."""
+        if len(words) != self.rows:
+            raise ValueError(f"{len(words)} words but {self.rows} rows were written")
+        self._f.seek(0)
+        self._f.write(_npy_header(self.rows, self.dim or 0))
+        self._f.close()
+        with open(self.tmp / "words.txt", "w", encoding="utf-8", newline="\n") as f:
+            for s in range(0, len(words), 65536):
+                f.write("".join(w + "\n" for w in words[s:s + 65536]))
+        meta = dict(self.stamp)
+        meta.update(duplicates=report.duplicates, zero_vectors=report.zero_vectors,
+                    first_duplicate_line=report.first_duplicate_line, first_zero_line=report.first_zero_line,
+                    words=len(words), dim=self.dim)
+        (self.tmp / "meta.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        if self.dir.exists():
+            shutil.rmtree(self.dir, ignore_errors=True)
+        os.replace(self.tmp, self.dir)
+
+    def abort(self) -> None:
+        self._f.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def stream_to_cache(path: Path, max_vocab: int | None, encoding: str) -> Embeddings | None:
+    """Parse the text file `path` straight into its binary cache and load it from there (memory-mapped):
+    the process never holds the text or the whole matrix. None when no cache can be written."""
+    from .text import parse_text
+
+    writer = CacheWriter.open(path)
+    if writer is None:
+        return None
+    try:
+        words, _, report = parse_text(path, None, encoding, sink=writer)
+        writer.finish(words, report)
+    except BaseException:
+        writer.abort()
+        raise
+    del words
+    emb = read_cache(path, max_vocab)
+    if emb is not None:
+        emb.report.from_cache, emb.report.parser = False, report.parser
+    return emb

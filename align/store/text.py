@@ -13,7 +13,7 @@ import os
 import warnings
 import zlib
 from pathlib import Path
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import numpy as np
 
@@ -148,25 +148,39 @@ def _explain_bad_values(rest: str, dim: int | None) -> str:
     return "cannot parse the values"
 
 
-def parse_text(path: Path, max_vocab: int | None, encoding: str) -> tuple[list[str], np.ndarray, LoadReport]:
+class RowSink(Protocol):
+    """Where a streaming parse puts the kept rows, block by block (the binary cache's writer)."""
+
+    def add(self, rows: np.ndarray) -> None: ...
+
+    def reset(self) -> None: ...
+
+
+def parse_text(path: Path, max_vocab: int | None, encoding: str, sink: RowSink | None = None
+               ) -> tuple[list[str], np.ndarray | None, LoadReport]:
     """Parse a word2vec text file: pyarrow's fast reader when the file is regular, else line by line.
 
     The fast reader hands back (None) on anything it does not handle exactly as the line parser
     does (another encoding, a byte-order mark, tabs, blank lines, ragged rows, a bad value, NaN,
     a header count that does not match); the line parser then gives the same result or the same
-    error, with its line number.
+    error, with its line number. With a `sink`, the kept rows go to it block by block and the matrix
+    returned is None: memory holds one block and the words, never the file or the whole matrix.
     """
-    fast = _parse_text_arrow(path, max_vocab, encoding)
+    fast = _parse_text_arrow(path, max_vocab, encoding, sink)
     if fast is not None:
         return fast
-    return _parse_text_lines(path, max_vocab, encoding)
+    if sink is not None:
+        sink.reset()  # the fast reader may have streamed some blocks before handing back
+    return _parse_text_lines(path, max_vocab, encoding, sink)
 
 
 ARROW_BLOCK = 1 << 20  # bytes per pyarrow parse block when reading only the head of a file
+STREAM_BLOCK = 1 << 24  # bytes per block when streaming a whole file into a sink
+SINK_ROWS = 8192  # rows the line parser gathers before handing them to a sink
 
 
-def _parse_text_arrow(path: Path, max_vocab: int | None, encoding: str
-                      ) -> tuple[list[str], np.ndarray, LoadReport] | None:
+def _parse_text_arrow(path: Path, max_vocab: int | None, encoding: str, sink: RowSink | None = None
+                      ) -> tuple[list[str], np.ndarray | None, LoadReport] | None:
     """Parse with pyarrow's CSV reader (multi-threaded, correctly rounded floats); None to fall back."""
     if encoding.lower().replace("-", "").replace("_", "") != "utf8":
         return None
@@ -212,7 +226,10 @@ def _parse_text_arrow(path: Path, max_vocab: int | None, encoding: str
     offset = 2 if header else 1  # line number of data row 0
     try:
         stream = pa.input_stream(str(path), compression="gzip" if gz else None)
-        if max_vocab is None:  # the whole file: one multi-threaded read
+        if sink is not None:  # the whole file, block by block into the sink
+            read.block_size = STREAM_BLOCK
+            batches = iter(pcsv.open_csv(stream, read, parse, convert))
+        elif max_vocab is None:  # the whole file: one multi-threaded read
             batches = iter(pcsv.read_csv(stream, read, parse, convert).to_batches())
         else:  # only the head: stream blocks and stop early
             read.use_threads = False
@@ -245,8 +262,14 @@ def _parse_text_arrow(path: Path, max_vocab: int | None, encoding: str
                 index[word] = len(words)
                 words.append(word)
                 take.append(r)
-            blocks.append(block)
-            kept.append(np.asarray(take, dtype=np.int64))
+            if sink is not None:
+                good = block[np.asarray(take, dtype=np.int64)]
+                if not np.isfinite(good).all():
+                    return None
+                sink.add(good)
+            else:
+                blocks.append(block)
+                kept.append(np.asarray(take, dtype=np.int64))
             rows += batch.num_rows
             if not complete:
                 break
@@ -257,14 +280,17 @@ def _parse_text_arrow(path: Path, max_vocab: int | None, encoding: str
         return None
     if not words or (header and complete and int(parts[0]) != rows):
         return None
-    vectors = np.concatenate([b[k] for b, k in zip(blocks, kept)])
-    if not np.isfinite(vectors).all():
-        return None
+    vectors = None
+    if sink is None:
+        vectors = np.concatenate([b[k] for b, k in zip(blocks, kept)])
+        if not np.isfinite(vectors).all():
+            return None
     report.warnings.extend(skip_warnings(str(path), report))
     return words, vectors, report
 
 
-def _parse_text_lines(path: Path, max_vocab: int | None, encoding: str) -> tuple[list[str], np.ndarray, LoadReport]:
+def _parse_text_lines(path: Path, max_vocab: int | None, encoding: str, sink: RowSink | None = None
+                      ) -> tuple[list[str], np.ndarray | None, LoadReport]:
     """The reference parser: line by line, with a precise error for every kind of bad line."""
     report = LoadReport(path=str(path), parser="python")
     name = str(path)
@@ -277,6 +303,20 @@ def _parse_text_lines(path: Path, max_vocab: int | None, encoding: str) -> tuple
     data_lines = 0
     lineno = 0
     complete = True
+    bad_line: int | None = None  # first row with NaN or infinity (reported after the other checks)
+
+    def flush() -> None:
+        nonlocal bad_line
+        if not rows:
+            return
+        block = np.vstack(rows)
+        finite = np.isfinite(block).all(axis=1)
+        if not finite.all() and bad_line is None:
+            bad_line = row_lines[int(np.argmin(finite))]
+        if bad_line is None:
+            sink.add(block)
+        rows.clear(), row_lines.clear()
+
     with open_binary(path) as f, warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
@@ -330,6 +370,8 @@ def _parse_text_lines(path: Path, max_vocab: int | None, encoding: str) -> tuple
                 words.append(word)
                 rows.append(vec)
                 row_lines.append(lineno)
+                if sink is not None and len(rows) >= SINK_ROWS:
+                    flush()
         except (EOFError, zlib.error, OSError) as exc:
             if isinstance(exc, InputError):
                 raise
@@ -342,6 +384,12 @@ def _parse_text_lines(path: Path, max_vocab: int | None, encoding: str) -> tuple
         raise InputError("no usable vectors (all rows were duplicates or zero)", name)
     if header_n is not None and complete and header_n != data_lines:
         raise InputError(f"header announces {header_n} words but the file holds {data_lines}", name, 1)
+    if sink is not None:
+        flush()
+        if bad_line is not None:
+            raise InputError("vector holds NaN or infinity", name, bad_line)
+        report.warnings.extend(skip_warnings(name, report))
+        return words, None, report
     vectors = np.vstack(rows)
     finite = np.isfinite(vectors).all(axis=1)
     if not finite.all():

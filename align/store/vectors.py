@@ -154,12 +154,17 @@ class Embeddings:
         elif words is not None:
             raise InputError("extra words can only be computed from a fastText .bin model", str(path))
         else:
-            from .cache import read_cache, source_stamp, write_cache
+            from .cache import read_cache, source_stamp, stream_to_cache, write_cache
             from .text import parse_text
 
             emb, problems = None, []
-            if cache:
+            if cache:  # from the cache; else parsed straight into it, block by block
                 emb = read_cache(path, max_vocab, problems)
+                if emb is None:
+                    emb = stream_to_cache(path, max_vocab, encoding)
+                    if emb is not None:
+                        emb.report.cache_problems = problems
+                        emb.report.warnings[:0] = problems
             if emb is None:
                 full = None if cache else max_vocab
                 stamp = source_stamp(path) if cache else None
