@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import machine_info, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the in-process check imports this checkout's align, whatever is installed
 KIT = REPO.parent / "shared" / "bench"
 DICTS = KIT / "dictionaries"
 TITLE = "Scale: 200k-word vocabularies and a 2M-word target space (issue 21)"
@@ -76,24 +78,32 @@ def env_for(repo: Path, cache: Path | None = None) -> dict:
     return env
 
 
+def child_cpu() -> float:
+    """User + system CPU seconds of the finished child processes so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def run_align(args: list[str], env: dict) -> tuple[dict, float, float]:
-    """`align ARGS --json -q` in a fresh process: (its JSON, wall seconds, peak resident MiB)."""
+    """`align ARGS --json -q` in a fresh process: (its JSON with "cpu_seconds" added, wall seconds, peak
+    resident MiB). CPU time is what a busy shared machine distorts least."""
     with tempfile.NamedTemporaryFile(suffix=".peak") as peak:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), child_cpu()
         proc = subprocess.run([sys.executable, "-c", PEAK_WRAPPER, peak.name, *args, "--json", "-q"], env=env,
                               capture_output=True, text=True)
-        wall = time.perf_counter() - t0
+        wall, cpu = time.perf_counter() - t0, child_cpu() - c0
         if proc.returncode != 0:
             raise SystemExit(f"align {' '.join(args)} failed: {proc.stderr.strip()}")
         kib = int(Path(peak.name).read_text() or 0)
-    return json.loads(proc.stdout), wall, kib / 1024.0
+    return {**json.loads(proc.stdout), "cpu_seconds": cpu}, wall, kib / 1024.0
 
 
 def load_probe(path: Path, env: dict) -> dict:
+    c0 = child_cpu()
     proc = subprocess.run([sys.executable, "-c", LOAD_PROBE, str(path)], env=env, capture_output=True, text=True)
     if proc.returncode != 0:
         raise SystemExit(f"loading {path} failed: {proc.stderr.strip()}")
-    return json.loads(proc.stdout)
+    return {**json.loads(proc.stdout), "cpu_seconds": child_cpu() - c0}
 
 
 def load_avg() -> str:
@@ -128,7 +138,8 @@ def bench_pair(data: Path, repeat: int, full_check: bool, scratch: Path) -> dict
     runs = []
     for _ in range(repeat):
         res, wall, peak = run_align(["procrustes", *common], env)
-        runs.append({"wall": wall, "peak_mib": peak, "seconds": res["seconds"], "fit": res.get("fit_seconds"),
+        runs.append({"wall": wall, "cpu": res["cpu_seconds"], "peak_mib": peak, "seconds": res["seconds"],
+                     "fit": res.get("fit_seconds"),
                      "nn": res["eval"]["nn"], "csls": res["eval"]["csls"], "load": load_avg()})
         print("procrustes", wall, peak, res["eval"]["csls"]["precision_at_1"], flush=True)
     out["procrustes"] = runs
@@ -202,12 +213,14 @@ def bench_kit(repos: dict[str, Path], repeat: int, scratch: Path) -> dict:
     for name, repo in repos.items():
         env = env_for(repo, scratch / f"kit-cache-{name}")
         run_align(args, env)  # warm-up: parses the text into the cache
-        walls, p1 = [], None
+        walls, cpus, p1 = [], [], None
         for _ in range(repeat):
             res, wall, _ = run_align(args, env)
             walls.append(wall)
+            cpus.append(res["cpu_seconds"])
             p1 = res["eval"]["csls"]["precision_at_1"]
-        out[name] = {"walls": walls, "median": statistics.median(walls), "csls_p1": p1, "load": load_avg()}
+        out[name] = {"walls": walls, "median": statistics.median(walls), "cpu_median": statistics.median(cpus),
+                     "csls_p1": p1, "load": load_avg()}
         print("kit", name, out[name], flush=True)
     return out
 
@@ -294,23 +307,28 @@ def bench_synthetic(data: Path, n_tgt: int, n_src: int, seed: int = 0) -> dict:
     out["cache_load"] = load_probe(path, env)
     print("synthetic load", out, flush=True)
     for label, extra in (("exact", []), ("approx", ["approx"])):
+        c0 = child_cpu()
         proc = subprocess.run([sys.executable, "-c", EVAL_SYNTH, str(path), str(n_tgt), str(n_src), str(seed), "1500",
                                *extra], env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"synthetic evaluation failed: {proc.stderr.strip()}")
-        out[label] = {**json.loads(proc.stdout), "load": load_avg()}
+        out[label] = {**json.loads(proc.stdout), "load": load_avg(), "process_cpu_seconds": child_cpu() - c0}
         print("synthetic", label, out[label], flush=True)
     return out
 
 
 # ---- report -----------------------------------------------------------------------
 
+def _cpu(sec) -> str:
+    return "—" if sec is None else f"{sec:.1f} s"
+
+
 def render(res: dict, args) -> str:
     info = machine_info()
     lines = [f"Machine: {info['nproc']} cores ({info['cpu']}), {info['ram']} RAM, Python {info['python']}; no GPU. "
              f"Date: {time.strftime('%Y-%m-%d %H:%M')} UTC; load average at the start {res['load_start']}, at the end "
              f"{load_avg()} (1/5/15 min; a shared machine: every wall time here is indicative).",
-             "", f"Command: `python benchmarks/bench_scale.py {' '.join(sys.argv[1:])}`.", ""]
+             "", f"Command: `python benchmarks/bench_scale.py {res.get('command', '')}`.", ""]
     pair = res.get("pair")
     if pair:
         mib = lambda r: f"{r['peak_mib']:.0f} MiB"  # noqa: E731
@@ -325,26 +343,27 @@ def render(res: dict, args) -> str:
         runs = pair["procrustes"]
         lines += ["", "`align procrustes en fi --src-emb en150.vec --tgt-emb fi200k.vec --dico-train en-fi.0-5000.txt "
                   "--dico-eval en-fi.5000-6500.txt --refine 5 --json -q`, vectors from the binary cache:", "",
-                  "| run | process wall | reported `seconds` | fit | NN eval | CSLS eval | peak RSS | CSLS P@1 | NN P@1 | load avg |",
-                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+                  "| run | process wall | process CPU | reported `seconds` | fit | NN eval | CSLS eval | peak RSS | CSLS P@1 "
+                  "| NN P@1 | load avg |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for i, r in enumerate(runs, 1):
-            lines.append(f"| {i} | {r['wall']:.1f} s | {r['seconds']:.1f} s | {r['fit']:.1f} s | {r['nn']['seconds']:.1f} s "
+            lines.append(f"| {i} | {r['wall']:.1f} s | {_cpu(r.get('cpu'))} | {r['seconds']:.1f} s | {r['fit']:.1f} s | {r['nn']['seconds']:.1f} s "
                          f"| {r['csls']['seconds']:.1f} s | {mib(r)} | {r['csls']['precision_at_1']:.2f} "
                          f"| {r['nn']['precision_at_1']:.2f} | {r['load']} |")
-        lines.append(f"| **median** | **{statistics.median(r['wall'] for r in runs):.1f} s** | | | | "
+        lines.append(f"| **median** | **{statistics.median(r['wall'] for r in runs):.1f} s** | | | | | "
                      f"| **{statistics.median(r['peak_mib'] for r in runs):.0f} MiB** | | | |")
         w = pair["with_output"]
         lines += ["", f"The same with `--output DIR` (writes the mapping, the mapped .vec, induced.txt): "
                   f"{w['wall']:.1f} s wall, peak {w['peak_mib']:.0f} MiB.", "",
                   "`align bli-eval --src-emb en150.vec --tgt-emb fi200k.vec --mapping DIR --dico en-fi.5000-6500.txt "
                   "--retrieval csls --json -q` (from the cache):", "",
-                  "| retrieval | process wall (each run) | peak RSS | P@1 | P@5 | P@10 | load avg |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
+                  "| retrieval | process wall (each run) | process CPU | peak RSS | P@1 | P@5 | P@10 | load avg |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for label, rs in pair["bli_eval"].items():
             r = rs[-1]["result"]
             walls = ", ".join(f"{x['wall']:.1f} s" for x in rs)
             lines.append(f"| CSLS{' --approx' if label == 'approx' else ' (exact)'} | "
-                         f"{walls} | {max(x['peak_mib'] for x in rs):.0f} MiB "
+                         f"{walls} | {_cpu(r.get('cpu_seconds'))} | {max(x['peak_mib'] for x in rs):.0f} MiB "
                          f"| {r['precision_at_1']:.2f} | {r['precision_at_5']:.2f} | {r['precision_at_10']:.2f} | {rs[-1]['load']} |")
         fc = pair.get("full_check")
         if fc:
@@ -363,9 +382,11 @@ def render(res: dict, args) -> str:
     if kit:
         lines += ["", "The kit's supervised fr→fi run (`align procrustes fr fi … --refine 5 --output DIR`, from the cache, "
                   f"{args.kit_repeat} runs each, same machine, one after the other):", "",
-                  "| code | median process wall | runs | CSLS P@1 | load avg |", "| --- | --- | --- | --- | --- |"]
+                  "| code | median process wall | median process CPU | runs | CSLS P@1 | load avg |",
+                  "| --- | --- | --- | --- | --- | --- |"]
         for name, k in kit.items():
-            lines.append(f"| {name} | {k['median']:.2f} s | {', '.join(f'{w:.2f}' for w in k['walls'])} "
+            lines.append(f"| {name} | {k['median']:.2f} s | {_cpu(k.get('cpu_median'))} "
+                         f"| {', '.join(f'{w:.2f}' for w in k['walls'])} "
                          f"| {k['csls_p1']:.2f} | {k['load']} |")
     syn = res.get("synthetic")
     if syn:
@@ -377,13 +398,14 @@ def render(res: dict, args) -> str:
                   f"- first load, streamed into the cache: {fl['seconds']:.1f} s, peak RSS {fl['peak_kib'] / 1024:.0f} MiB "
                   f"(parser: {fl['parser']});",
                   f"- load from the cache: {cl['seconds']:.2f} s, peak RSS {cl['peak_kib'] / 1024:.0f} MiB (memory-mapped).", "",
-                  "| CSLS of 1,500 queries | sources | time | RSS before | peak RSS | P@1 | P@10 |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
+                  "| CSLS of 1,500 queries | sources | time | process CPU | RSS before | peak RSS | P@1 | P@10 | load avg |",
+                  "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
         for label in ("exact", "approx"):
             r = syn.get(label)
             if r:
-                lines.append(f"| {label} | {r['sources']:,} | {r['seconds']:.1f} s | {r['rss_before_mib']:.0f} MiB "
-                             f"| {r['peak_mib']:.0f} MiB | {r['p']['1']:.2f} | {r['p']['10']:.2f} |")
+                lines.append(f"| {label} | {r['sources']:,} | {r['seconds']:.1f} s | {_cpu(r.get('process_cpu_seconds'))} "
+                             f"| {r['rss_before_mib']:.0f} MiB | {r['peak_mib']:.0f} MiB | {r['p']['1']:.2f} "
+                             f"| {r['p']['10']:.2f} | {r['load']} |")
     return "\n".join(lines)
 
 
@@ -398,9 +420,17 @@ def main() -> None:
     ap.add_argument("--synthetic-words", type=int, default=2_000_000)
     ap.add_argument("--synthetic-src", type=int, default=200_000)
     ap.add_argument("--json-out", type=Path, default=None, help="also save the raw figures here")
+    ap.add_argument("--render-from", type=Path, nargs="+", default=None,
+                    help="write the section from saved --json-out files (merged, later files win) without running")
     args = ap.parse_args()
+    if args.render_from:
+        res = {}
+        for f in args.render_from:
+            res.update(json.loads(f.read_text()))
+        write_section(TITLE, render(res, args))
+        return
     only = set(args.only.split(","))
-    res: dict = {"load_start": load_avg()}
+    res: dict = {"load_start": load_avg(), "command": " ".join(sys.argv[1:])}
     scratch = Path(tempfile.mkdtemp(prefix="align-scale-"))
     try:
         have_pair = (args.data / "en150.vec").is_file() and (args.data / "fi200k.vec").is_file()
