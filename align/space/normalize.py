@@ -16,12 +16,18 @@ DEFAULT_STEPS: tuple[str, ...] = ("unit", "center", "unit")
 ITERNORM_ROUNDS = 5
 
 
+NORM_ROWS = 1 << 16  # rows normalised at a time: np.linalg.norm makes a squared copy of what it is given
+
+
 def normalize_rows(x: np.ndarray) -> np.ndarray:
-    """Copy of `x` (float32, C-contiguous) with rows of unit length; zero rows stay zero."""
+    """Copy of `x` (float32, C-contiguous) with rows of unit length; zero rows stay zero. Memory: the copy
+    and one block (each row's norm is computed alone, so blocking does not change a value)."""
     x = np.array(x, dtype=np.float32, order="C", copy=True)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    x /= norms
+    for s in range(0, len(x), NORM_ROWS):
+        block = x[s:s + NORM_ROWS]
+        norms = np.linalg.norm(block, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        block /= norms
     return x
 
 
