@@ -381,7 +381,7 @@ def render(res: dict, args) -> str:
     kit = res.get("kit")
     if kit:
         lines += ["", "The kit's supervised fr→fi run (`align procrustes fr fi … --refine 5 --output DIR`, from the cache, "
-                  f"{args.kit_repeat} runs each, same machine, one after the other):", "",
+                  f"{len(next(iter(kit.values()))['walls'])} runs each, same machine, one after the other):", "",
                   "| code | median process wall | median process CPU | runs | CSLS P@1 | load avg |",
                   "| --- | --- | --- | --- | --- | --- |"]
         for name, k in kit.items():
