@@ -175,9 +175,10 @@ class CacheWriter:
         self.stamp = source_stamp(path)  # taken before parsing: a file changed meanwhile is parsed again next time
         self.dir = cache_dir(path)
         self.dir.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=self.dir.name + ".", suffix=".part", dir=self.dir.parent))
+        remove_orphans(self.dir.parent, self.dir.name, legacy_age=ORPHAN_AGE)  # as write_vector_dir does
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.dir.name}.{os.getpid()}.", suffix=".part", dir=self.dir.parent))
         self._f = open(self.tmp / "vectors.npy", "wb")
-        self.rows, self.dim = 0, None
+        self.rows, self.dim, self.failed = 0, None, False
         self.reset()
 
     @classmethod
@@ -190,21 +191,40 @@ class CacheWriter:
 
     def reset(self) -> None:
         """Forget the rows written so far (the parser starts again)."""
-        self._f.seek(0)
-        self._f.truncate()
-        self._f.write(_npy_header(0, 0))
         self.rows, self.dim = 0, None
+        try:
+            self._f.seek(0)
+            self._f.truncate()
+            self._f.write(_npy_header(0, 0))
+        except OSError:  # a full disk or a file-size limit: no cache, the parse goes on
+            self.failed = True
 
     def add(self, rows: np.ndarray) -> None:
         if self.dim is None:
             self.dim = int(rows.shape[1])
-        self._f.write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
         self.rows += len(rows)
+        if self.failed:
+            return
+        try:
+            self._f.write(np.ascontiguousarray(rows, dtype="<f4").tobytes())
+        except OSError:
+            self.failed = True
 
-    def finish(self, words: Sequence[str], report: LoadReport) -> None:
-        """Complete the header, write words.txt and meta.json, and put the folder in place."""
+    def finish(self, words: Sequence[str], report: LoadReport) -> bool:
+        """Complete the header, write words.txt and meta.json, and put the folder in place; False (and
+        nothing left behind) when the cache could not be written."""
         if len(words) != self.rows:
             raise ValueError(f"{len(words)} words but {self.rows} rows were written")
+        try:
+            if self.failed:
+                raise OSError("the cache could not be written")
+            self._finish(words, report)
+            return True
+        except OSError:
+            self.abort()
+            return False
+
+    def _finish(self, words: Sequence[str], report: LoadReport) -> None:
         self._f.seek(0)
         self._f.write(_npy_header(self.rows, self.dim or 0))
         self._f.close()
@@ -221,13 +241,17 @@ class CacheWriter:
         os.replace(self.tmp, self.dir)
 
     def abort(self) -> None:
-        self._f.close()
+        try:
+            self._f.close()
+        except OSError:
+            pass
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def stream_to_cache(path: Path, max_vocab: int | None, encoding: str) -> Embeddings | None:
     """Parse the text file `path` straight into its binary cache and load it from there (memory-mapped):
-    the process never holds the text or the whole matrix. None when no cache can be written."""
+    the process never holds the text or the whole matrix. None when no cache can be written (the caller
+    then parses in memory, as without a cache)."""
     from .text import parse_text
 
     writer = CacheWriter.open(path)
@@ -235,10 +259,11 @@ def stream_to_cache(path: Path, max_vocab: int | None, encoding: str) -> Embeddi
         return None
     try:
         words, _, report = parse_text(path, None, encoding, sink=writer)
-        writer.finish(words, report)
     except BaseException:
         writer.abort()
         raise
+    if not writer.finish(words, report):  # no cache after all (disk full, file-size limit): parse in memory
+        return None
     del words
     emb = read_cache(path, max_vocab)
     if emb is not None:
