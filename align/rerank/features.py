@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..search.csls import csls_pairs
 from .search import MappedSpace
 
 GROUPS: tuple[str, ...] = ("csls", "nn", "rank", "hubness", "reverse", "agree", "family", "neighbours", "seedlike",
@@ -84,7 +85,7 @@ def space_features(space: MappedSpace, stats: QueryStats, group: np.ndarray, tgt
     space.ensure_columns(tgt if valid is None else tgt[valid])
     cos = stats.cos[group, tgt]
     r_T, r_S = stats.r_T[group], space.r_S[tgt]
-    csls = 2.0 * cos - r_T - r_S
+    csls = csls_pairs(cos, r_T, r_S)
     nn_rank = (stats.top[group] > cos[:, None]).sum(axis=1).astype(np.float32)
     rev = (space.src_top[tgt] > cos[:, None]).sum(axis=1).astype(np.float32)
     out: dict[str, np.ndarray] = {}

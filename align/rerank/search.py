@@ -2,13 +2,14 @@
 for any target asked about, its hubness term r_S and its best source cosines (for reverse ranks).
 
 Nothing builds a V_src × V_tgt matrix: the targets' statistics are computed for the columns that can
-matter (pruned as in `align.retrieval.csls_pruned`) and kept, so a later request for the same column is free.
+matter (pruned by align.search.csls.pruned_topk) and kept, so a later request for the same column is free.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ..space.normalize import unit_rows
+from ..search.csls import pruned_topk
 from ..search.topk import top_rows
 
 PRUNE_SOURCES = 2048  # sources giving every target a cheap lower bound of r_S
@@ -59,15 +60,10 @@ class MappedSpace:
     def csls_topk(self, cos: np.ndarray, r_T: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact CSLS top-k (scores, target rows) of the queries whose cosines are `cos`, best first.
 
-        A target's score is at most 2cos − L(y) with L a lower bound of r_S; exact r_S of the best bounded
-        targets gives each query its k-th best exact score τ, and only targets whose bound reaches some τ
-        are computed exactly (the same result as computing every r_S)."""
-        k = min(k, cos.shape[1])
-        upper = 2.0 * cos - self.lower_r_S()[None, :]
-        first = np.unique(top_rows(upper, k)[1])
-        self.ensure_columns(first)
-        tau = top_rows(2.0 * cos[:, first] - self.r_S[first][None, :], k)[0][:, -1]
-        cand = np.union1d(first, np.flatnonzero((upper >= tau[:, None]).any(axis=0)))
-        self.ensure_columns(cand)
-        scores, top = top_rows(2.0 * cos[:, cand] - self.r_S[cand][None, :], k)
-        return scores - r_T[:, None], cand[top].astype(np.int64)
+        Only the targets whose bound can reach a query's top k get exact statistics (align.search.csls.pruned_topk:
+        the same result as computing every r_S)."""
+        def exact(cols: np.ndarray) -> np.ndarray:
+            self.ensure_columns(cols)
+            return self.r_S
+
+        return pruned_topk(cos, r_T, self.lower_r_S(), exact, k)

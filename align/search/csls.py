@@ -32,6 +32,11 @@ def csls_scores(cos: np.ndarray, r_query: np.ndarray, r_base: np.ndarray) -> np.
     return 2.0 * cos - r_query[:, None] - r_base[None, :]
 
 
+def csls_pairs(cos: np.ndarray, r_query: np.ndarray, r_target: np.ndarray) -> np.ndarray:
+    """CSLS of paired entries (element by element): 2cos − r(query) − r(target)."""
+    return (2.0 * cos - r_query - r_target).astype(np.float32, copy=False)
+
+
 def augment(S: np.ndarray, T: np.ndarray, r_src: np.ndarray, r_tgt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """[S, 1, −r_src/2] and [T, −r_tgt/2, 1]: their inner product is CSLS/2, so one plain top-k pass over the
     augmented rows ranks targets by CSLS for every source (rows) and sources for every target (columns).
@@ -109,8 +114,7 @@ def csls_nearest(S: np.ndarray, T: np.ndarray, csls_k: int = 10, candidates: int
     r_tgt = cv[:, :csls_k].mean(axis=1)  # r_S of each target
     st, cos_st = csls_argmax(S, T, rv, ri, r_tgt)
     ts, cos_ts = csls_argmax(T, S, cv, ci, r_src)
-    return Nearest(st, cos_st, (2 * cos_st - r_src - r_tgt[st]).astype(np.float32),
-                   ts, cos_ts, (2 * cos_ts - r_tgt - r_src[ts]).astype(np.float32))
+    return Nearest(st, cos_st, csls_pairs(cos_st, r_src, r_tgt[st]), ts, cos_ts, csls_pairs(cos_ts, r_tgt, r_src[ts]))
 
 
 PRUNE_SOURCES = 2048  # sources that give every target a cheap lower bound of r_S (csls_pruned)
@@ -132,26 +136,35 @@ def csls_pruned(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int = 
     for the others. Same result as the full computation (rows are unit length).
     """
     q = np.ascontiguousarray(src[queries], dtype=np.float32)
-    k = min(k, len(tgt))
     cos = q @ tgt.T  # n_queries × n_tgt: small by prune_pays
     r_tgt = top_rows(cos, csls_k)[0].mean(axis=1)  # r_T of the queries, from the same cosines
     sub = np.union1d(np.arange(min(PRUNE_SOURCES, len(src))), queries)
     lower = hubness(tgt, np.ascontiguousarray(src[sub]), csls_k) - 1e-5  # margin for rounding
-    upper = cos * 2.0
-    upper -= lower[None, :]
     r_src = np.full(len(tgt), np.nan, dtype=np.float32)
 
-    def exact(cols: np.ndarray) -> None:
+    def exact(cols: np.ndarray) -> np.ndarray:
         todo = cols[np.isnan(r_src[cols])]
         if len(todo):
             r_src[todo] = hubness(np.ascontiguousarray(tgt[todo]), src, csls_k)
+        return r_src
 
+    return pruned_topk(cos, r_tgt, lower, exact, k)
+
+
+def pruned_topk(cos: np.ndarray, r_query: np.ndarray, lower: np.ndarray, exact, k: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """The exact CSLS top-k of queries whose cosines to every target are `cos` (in memory), given a lower
+    bound `lower` ≤ r_S of every target and `exact(cols)`, which makes r_S exact for the target columns
+    `cols` and returns the (n_tgt,) array holding it (see `csls_pruned`)."""
+    k = min(k, cos.shape[1])
+    upper = cos * 2.0
+    upper -= lower[None, :]
     first = np.unique(top_rows(upper, k)[1])
-    if len(first) > len(tgt) // 2:  # bounds too loose to prune (unstructured data): compute every r_S
-        first = np.arange(len(tgt))
-    exact(first)
-    tau = top_rows(csls_scores(cos[:, first], r_tgt, r_src[first]), k)[0][:, -1]  # each query's k-th best
-    cand = np.union1d(first, np.flatnonzero((upper >= (tau + r_tgt)[:, None]).any(axis=0)))
-    exact(cand)
-    scores, top = top_rows(csls_scores(cos[:, cand], r_tgt, r_src[cand]), k)
+    if len(first) > cos.shape[1] // 2:  # bounds too loose to prune (unstructured data): compute every r_S
+        first = np.arange(cos.shape[1])
+    r_src = exact(first)
+    tau = top_rows(csls_scores(cos[:, first], r_query, r_src[first]), k)[0][:, -1]  # each query's k-th best
+    cand = np.union1d(first, np.flatnonzero((upper >= (tau + r_query)[:, None]).any(axis=0)))
+    r_src = exact(cand)
+    scores, top = top_rows(csls_scores(cos[:, cand], r_query, r_src[cand]), k)
     return scores, cand[top].astype(np.int64)
