@@ -22,7 +22,11 @@ NORM_ROWS = 1 << 16  # rows normalised at a time: np.linalg.norm makes a squared
 def normalize_rows(x: np.ndarray) -> np.ndarray:
     """Copy of `x` (float32, C-contiguous) with rows of unit length; zero rows stay zero. Memory: the copy
     and one block (each row's norm is computed alone, so blocking does not change a value)."""
-    x = np.array(x, dtype=np.float32, order="C", copy=True)
+    return _unit_in_place(np.array(x, dtype=np.float32, order="C", copy=True))
+
+
+def _unit_in_place(x: np.ndarray) -> np.ndarray:
+    """`x` (float32, C-contiguous, owned) with its rows scaled to unit length in place, block by block."""
     for s in range(0, len(x), NORM_ROWS):
         block = x[s:s + NORM_ROWS]
         norms = np.linalg.norm(block, axis=1, keepdims=True)
@@ -94,16 +98,16 @@ class Normalizer:
         """Apply the recorded steps (with the statistics learnt at fit time) to new rows."""
         if not self.fitted:
             raise InputError("normaliser is not fitted")
-        x = np.array(x, dtype=np.float32, copy=True)
+        x = np.array(x, dtype=np.float32, order="C", copy=True)  # the one copy: every step works in place
         for op in self.recorded:
             if op["op"] == "unit":
-                x = normalize_rows(x)
+                _unit_in_place(x)
             elif op["op"] == "center":
                 if x.shape[1] != op["mean"].shape[0]:
                     raise InputError(f"dimension mismatch: vectors have {x.shape[1]}, normaliser {op['mean'].shape[0]}")
-                x = x - op["mean"]
+                x -= op["mean"]
             else:
-                x = x / op["std"]
+                x /= op["std"]
         return x
 
     def to_json(self) -> dict:
