@@ -91,6 +91,20 @@ def vec_writer(tmp_path):
     return write
 
 
+def rotated_files(folder, n: int, d: int, noise: float, n_train: int, seed: int = 0):
+    """src.vec and tgt.vec in `folder` (target = rotated source + noise, words s_i ↔ t_i) and train.txt with
+    the first `n_train` pairs; returns their paths."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)).astype(np.float32)
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    Y = X @ q.astype(np.float32) + noise * rng.normal(size=(n, d)).astype(np.float32)
+    src = write_vec(folder / "src.vec", [f"s{i}" for i in range(n)], X)
+    tgt = write_vec(folder / "tgt.vec", [f"t{i}" for i in range(n)], Y)
+    train = folder / "train.txt"
+    train.write_text("".join(f"s{i} t{i}\n" for i in range(n_train)))
+    return src, tgt, train
+
+
 @pytest.fixture
 def small_space(tmp_path):
     """A good source file, a good target file and a good dictionary (identity pairs w0..w9)."""

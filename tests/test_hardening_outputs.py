@@ -18,22 +18,13 @@ import pytest
 from align import Dictionary, Embeddings
 from align.space.mapping import Mapping
 
-from conftest import REPO_ROOT, run_cli, write_vec
+from conftest import REPO_ROOT, rotated_files, run_cli, write_vec
 
 
 @pytest.fixture
 def pair(tmp_path):
     """Rotated source/target files (s_i ↔ t_i) big enough that writing the outputs takes a while."""
-    rng = np.random.default_rng(0)
-    n, d = 2000, 40
-    X = rng.normal(size=(n, d)).astype(np.float32)
-    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    Y = X @ q.astype(np.float32) + 0.05 * rng.normal(size=(n, d)).astype(np.float32)
-    src = write_vec(tmp_path / "src.vec", [f"s{i}" for i in range(n)], X)
-    tgt = write_vec(tmp_path / "tgt.vec", [f"t{i}" for i in range(n)], Y)
-    train = tmp_path / "train.txt"
-    train.write_text("".join(f"s{i} t{i}\n" for i in range(1000)))
-    return src, tgt, train
+    return rotated_files(tmp_path, 2000, 40, 0.05, 1000)
 
 
 def _procrustes_args(pair, out: Path, refine: int) -> list[str]:

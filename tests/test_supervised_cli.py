@@ -10,21 +10,13 @@ import pytest
 from align import Embeddings
 from align.space.mapping import Mapping
 
-from conftest import run_cli, write_vec
+from conftest import rotated_files, run_cli, write_vec
 
 
 @pytest.fixture
 def rotated(tmp_path):
     """Source/target .vec files (target = rotated source + noise, words s_i ↔ t_i), train and test dictionaries."""
-    rng = np.random.default_rng(0)
-    n, d = 800, 24
-    X = rng.normal(size=(n, d)).astype(np.float32)
-    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    Y = X @ q.astype(np.float32) + 0.01 * rng.normal(size=(n, d)).astype(np.float32)
-    src = write_vec(tmp_path / "src.vec", [f"s{i}" for i in range(n)], X)
-    tgt = write_vec(tmp_path / "tgt.vec", [f"t{i}" for i in range(n)], Y)
-    train = tmp_path / "train.txt"
-    train.write_text("".join(f"s{i} t{i}\n" for i in range(0, 300)))
+    src, tgt, train = rotated_files(tmp_path, 800, 24, 0.01, 300)
     test = tmp_path / "test.txt"
     test.write_text("".join(f"s{i}\tt{i}\n" for i in range(400, 600)))
     return src, tgt, train, test
