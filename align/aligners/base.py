@@ -109,14 +109,6 @@ class Aligner:
         """The constructor arguments, as given."""
         return {name: getattr(self, name) for name in self.param_names()}
 
-    def set_params(self, **params) -> "Aligner":
-        unknown = set(params) - set(self.param_names())
-        if unknown:
-            raise InputError(f"{type(self).__name__} has no parameter {', '.join(sorted(unknown))}")
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
     def __repr__(self) -> str:
         defaults = self.defaults()
         changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults.get(k)]
