@@ -25,7 +25,7 @@ import numpy as np
 from .._io import progress as _progress
 from .cells import Cells, n_cells_for
 from ..backend import get_backend
-from .topk import BUFFER_SCORES, _block_products, _Heaps, top_rows
+from .topk import BUFFER_SCORES, _block_products, _Heaps, faiss_knn, top_rows
 
 NPROBE = 4  # cells probed for the lower bounds of every target
 NPROBE_TIGHT = 32  # cells probed again for the targets that survive the first bounds
@@ -145,11 +145,7 @@ class _Clock:
 def exact_hubness(rows: np.ndarray, base: np.ndarray, k: int) -> np.ndarray:
     """r of each row against the whole base (mean of its k largest inner products), by faiss's blocked
     product-and-heap search on the arrays themselves (no index copy; half the CPU time of a numpy pass)."""
-    import faiss
-
-    vals, _ = faiss.knn(np.ascontiguousarray(rows, dtype=np.float32), np.ascontiguousarray(base, dtype=np.float32),
-                        int(k), metric=faiss.METRIC_INNER_PRODUCT)
-    return vals.mean(axis=1).astype(np.float32)
+    return faiss_knn(rows, base, int(k))[0].mean(axis=1).astype(np.float32)
 
 
 def _kth_adjusted(q: np.ndarray, tgt: np.ndarray, pool: np.ndarray, r_src: np.ndarray, k: int) -> np.ndarray:

@@ -24,8 +24,8 @@ from .topk import block_topk, top_rows
 
 CHUNK = 1 << 18  # queries grouped by cell at a time
 BLOCK = 1 << 13  # queries per product within one cell
-SAMPLE = 32  # k-means training points per cell
-NITER = 8  # k-means iterations (cells only need to be good, never exact: the results do not depend on them)
+SAMPLE = 16  # k-means training points per cell
+NITER = 5  # k-means iterations (cells only need to be good, never exact: the results do not depend on them)
 
 
 def n_cells_for(n: int, nprobe: int) -> int:

@@ -19,6 +19,10 @@ BLOCK = 2048  # rows per block: memory is two buffers of BLOCK × len(base) scor
 BUFFER_SCORES = 1 << 26  # at most 64M scores (256 MiB) per buffer: a 2M-word base gets 32-row blocks
 # Rows transposed at a time for the column heaps: a (len(base) × TILE) copy stays in cache.
 TILE = 256
+# faiss's exhaustive search blocks its products 4096 queries × 1024 base rows by default; larger blocks
+# (one 256 MiB buffer) run the products nearer the cores' peak and cut its CPU time by about a quarter.
+FAISS_QUERY_BLOCK = 16384
+FAISS_BASE_BLOCK = 4096
 
 
 class _Heaps:
@@ -163,13 +167,26 @@ def block_topk(queries: np.ndarray, base: np.ndarray, k: int, *, block: int = BL
     runs its heaps on every core (the column heaps of `row_col_topk` need one pass over both sides)."""
     xp = xp or get_backend()
     if xp.name == "numpy":
-        import faiss
-
         q, b = _check(queries, base)
-        scores, ids = faiss.knn(q, b, min(k, len(b)), metric=faiss.METRIC_INNER_PRODUCT)
-        return scores, ids.astype(np.int64, copy=False)
+        return faiss_knn(q, b, k)
     rv, ri, _, _ = row_col_topk(queries, base, k, cols=False, block=block, xp=xp)
     return rv, ri
+
+
+def faiss_knn(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """faiss's exhaustive inner-product search (threaded products and heaps) with FAISS_*_BLOCK blocks:
+    (scores float32 (n, k), indices int64 (n, k)), best first; k is capped at the base size."""
+    import faiss
+
+    q, b = _check(queries, base)
+    saved = faiss.cvar.distance_compute_blas_query_bs, faiss.cvar.distance_compute_blas_database_bs
+    faiss.cvar.distance_compute_blas_query_bs = FAISS_QUERY_BLOCK
+    faiss.cvar.distance_compute_blas_database_bs = FAISS_BASE_BLOCK
+    try:
+        scores, ids = faiss.knn(q, b, min(k, len(b)), metric=faiss.METRIC_INNER_PRODUCT)
+    finally:
+        faiss.cvar.distance_compute_blas_query_bs, faiss.cvar.distance_compute_blas_database_bs = saved
+    return scores, ids.astype(np.int64, copy=False)
 
 
 def top_rows(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
