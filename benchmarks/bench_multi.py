@@ -17,6 +17,8 @@ Two stages, each rerunnable:
   the weight of induced pairs, from the library's defaults (the third stage's winner).
 - `reweight`: a fifth stage on the same dev data: the multi-step framework with lighter re-weighting (the
   third stage's re-weighting by 0.5 cost fr→fi most).
+- `filter`: a sixth stage on the same dev data: refinement on the induced pairs whose words look like
+  dictionary words only (`refine_filter`, the bilingual seed-likeness filter applied to both languages).
 - `fr-fi`: fr↔fi as the issue's pivot baseline was measured (only the fr-fi test pairs withheld,
   so the MUSE training splits stay whole): joint (defaults), hub, the zero-shot dev winner.
 - `final`: the library's defaults, every direction among en, fr, fi on the test dictionaries
@@ -28,7 +30,7 @@ No test pair reaches a fit: every training pair that a test dictionary lists, in
 is withheld (the MUSE fr-en training split holds 595 of the en→fr test pairs reversed, en-fr 912
 of the fr→en ones); one shared space per setting then serves all six directions.
 
-    python benchmarks/bench_multi.py [--only tune|rounds|steps|induction|reweight|final|fr-fi]
+    python benchmarks/bench_multi.py [--only tune|rounds|steps|induction|reweight|filter|final|fr-fi]
 """
 from __future__ import annotations
 
@@ -71,6 +73,8 @@ STEP_GRID = [{}, dict(balance_induced=False), dict(whiten=True), dict(whiten=Tru
 INDUCTION_GRID = [{}, dict(refine_vocab=15000), dict(induced_weight=0.25)]
 # Fifth stage: whitening and de-whitening with lighter re-weighting (0: none) against the defaults.
 REWEIGHT_GRID = [{}, dict(whiten=True, reweight=0.0), dict(whiten=True, reweight=0.25)]
+# Sixth stage: the seed-likeness filter on induced pairs (the bilingual default percentile 25, and a looser 10).
+FILTER_GRID = [{}, dict(refine_filter=25), dict(refine_filter=10)]
 
 
 def load_kit() -> tuple[dict, dict, dict]:
@@ -284,11 +288,12 @@ def render_final(rows: list[tuple]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["tune", "rounds", "steps", "induction", "reweight", "final", "fr-fi"],
+    ap.add_argument("--only", choices=["tune", "rounds", "steps", "induction", "reweight", "filter", "final", "fr-fi"],
                     default=None,
                     help="tune: the settings grid; rounds: refinement rounds for the library's defaults; steps: "
                          "balance of induced-only pairs and the multi-step framework; induction: induced pairs' "
-                         "vocabulary and weight; reweight: the multi-step framework's re-weighting; final: test; "
+                         "vocabulary and weight; reweight: the multi-step framework's re-weighting; filter: the "
+                         "seed-likeness filter; final: test; "
                          "fr-fi: fr↔fi with only its own test pairs withheld")
     args = ap.parse_args()
     if not KIT.is_dir():
@@ -310,6 +315,9 @@ def main() -> None:
     if args.only in (None, "reweight"):
         rows, winner = tune(spaces, train, REWEIGHT_GRID)
         write_section("Many languages: multi-step re-weighting (issue 22)", render_steps(rows, winner, "reweight"))
+    if args.only in (None, "filter"):
+        rows, winner = tune(spaces, train, FILTER_GRID)
+        write_section("Many languages: filtered induced pairs (issue 22)", render_steps(rows, winner, "filter"))
     if args.only in (None, "final"):
         write_section("Many languages: pivot and joint BLI (issue 22)", render_final(final(spaces, train, test)))
     if args.only in (None, "fr-fi"):

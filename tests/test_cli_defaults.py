@@ -59,7 +59,7 @@ def test_every_aligner_parameter_the_cli_exposes_is_checked():
                          "refine_vocab", "citation_refine", "citation_vocab"},
         "adversarial": {"normalize", "seed", "restarts", "epochs", "epoch_size", "refine", "dis_most_frequent"},
         "multi": {"mode", "hub", "normalize", "refine", "refine_vocab", "induced_weight", "balance",
-                  "balance_induced", "whiten", "reweight"},
+                  "balance_induced", "refine_filter", "whiten", "reweight"},
     }
     for command, names in exposed.items():
         options = {p.name for p in cli.commands[command].params}

@@ -106,9 +106,10 @@ def test_multi_bad_dictionary_line_and_foreign_folder(kit):
 
 def test_multi_command_whiten_and_balance_induced(kit):
     tmp_path, files = kit
-    res = run_cli(args(tmp_path, files, "--whiten", "--reweight", "0.25", "--no-balance-induced",
+    res = run_cli(args(tmp_path, files, "--whiten", "--reweight", "0.25", "--no-balance-induced", "--refine-filter", "10",
                        "--eval", f"a-c={tmp_path / 'a-c.txt'}", "--json", "-q"))
     assert res.exit_code == 0, res.stderr
     m = json.loads(res.stdout)
     assert (m["params"]["whiten"], m["params"]["reweight"], m["params"]["balance_induced"]) == (True, 0.25, False)
+    assert m["params"]["refine_filter"] == 10
     assert m["eval"]["a-c"]["csls"]["precision_at_1"] == 100.0

@@ -93,3 +93,28 @@ def test_balance_induced_scales_only_what_it_says(three):
 def test_bad_options(three, kwargs, message):
     with pytest.raises(InputError, match=message):
         MultiAligner(**kwargs).fit(three, {("a", "b"): dico("a", "b", range(10)), ("c", "b"): dico("c", "b", TRAIN)})
+
+
+def test_refine_filter_keeps_dictionary_like_pairs():
+    """Half the words of every language sit apart (another kind of word) and no dictionary lists one of them:
+    with the filter, refinement refits on induced pairs of the dictionary's kind only."""
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=(N, DIM))
+    base[N // 2:, 0] += 4.0  # the second half: the kind of word no dictionary lists
+    spaces = {lang: Embeddings([f"{lang}{i}" for i in range(N)],
+                               (base @ _rotation(rng) + 0.01 * rng.normal(size=(N, DIM))).astype(np.float32))
+              for lang in "abc"}
+    seeds = range(0, N // 2, 2)
+    dicos = {("a", "b"): dico("a", "b", seeds), ("c", "b"): dico("c", "b", seeds)}
+    plain = MultiAligner(refine=1, refine_vocab=N).fit(spaces, dicos)
+    aligner = MultiAligner(refine=1, refine_vocab=N, refine_filter=25)
+    mm = aligner.fit(spaces, dicos)
+    assert mm.info["params"]["refine_filter"] == 25 and plain.info["params"]["refine_filter"] is None
+    first = aligner.history_[0]
+    for pair, kept in first["kept_by_filter"].items():
+        assert kept <= first["induced_pairs"][pair]
+    # a-c has no dictionary: nearly every induced pair of the unlisted half is dropped, most of the listed half kept
+    assert first["induced_pairs"]["a-c"] > 0.9 * N and N // 4 < first["kept_by_filter"]["a-c"] < 0.6 * N
+    assert "kept_by_filter" not in plain.info["history"][0]
+    with pytest.raises(InputError, match="refine_filter must be a percentile"):
+        MultiAligner(refine_filter=150).fit(spaces, dicos)

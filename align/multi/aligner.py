@@ -22,6 +22,7 @@ import numpy as np
 
 from .._io import progress as _progress
 from ..aligners.procrustes import ProcrustesAligner
+from ..aligners.seedlike import seed_like_mask
 from ..errors import InputError
 from ..search.induction import REFINE_VOCAB, induce
 from ..space import Mapping, Normalizer, parse_steps
@@ -85,6 +86,10 @@ class MultiAligner:
     - `balance_induced`: with `balance`, also scale the language pairs that have no dictionary (only
       induced pairs) to that weight; False leaves their pairs at `induced_weight` each.
     - `induced_weight`: weight of an induced pair (one that no dictionary lists) against a seed pair's 1.
+    - `refine_filter`: joint mode: a percentile (e.g. 25) or None. Refinement then keeps only the induced
+      pairs whose two words both look like dictionary words of their language (align.aligners.seedlike:
+      a classifier of each language's seed words, negatives drawn with seed 0), as the bilingual filter does
+      for targets.
     - `whiten`, `reweight`: joint mode: the multi-step framework around GPA (whiten each language, map,
       re-weight the shared axes by their cross-correlation to the power `reweight`, de-whiten); the maps
       are then linear, not orthogonal, and the hub's map is no longer the identity.
@@ -99,8 +104,8 @@ class MultiAligner:
     def __init__(self, mode: str = DEFAULT_MODE, hub: str | None = None, normalize=DEFAULT_NORMALIZE,
                  refine: int = DEFAULT_REFINE, refine_vocab: int = REFINE_VOCAB, csls_k: int = 10,
                  criterion_words: int = 10000, max_iter: int = MAX_ITER, balance: bool = True,
-                 balance_induced: bool = False, induced_weight: float = 0.5, whiten: bool = False,
-                 reweight: float = 0.5, show_progress: bool = False):
+                 balance_induced: bool = False, induced_weight: float = 0.5, refine_filter: float | None = None,
+                 whiten: bool = False, reweight: float = 0.5, show_progress: bool = False):
         for name, value in locals().items():
             if name != "self":
                 setattr(self, name, value)
@@ -136,6 +141,9 @@ class MultiAligner:
             raise InputError(f"reweight must be a number >= 0, got {self.reweight!r}")
         if not isinstance(self.induced_weight, (int, float)) or not self.induced_weight > 0:
             raise InputError(f"induced_weight must be a number > 0, got {self.induced_weight!r}")
+        if self.refine_filter is not None and (isinstance(self.refine_filter, bool) or not isinstance(
+                self.refine_filter, (int, float)) or not 0 <= self.refine_filter <= 100):
+            raise InputError(f"refine_filter must be a percentile within 0..100 or None, got {self.refine_filter!r}")
         parse_steps(self.normalize)
         if not isinstance(spaces, dict) or len(spaces) < 2:
             raise InputError("a shared space needs vectors of at least two languages")
@@ -280,6 +288,12 @@ class MultiAligner:
         self.converged_at_ = None
         self.induced_pairs_ = {}
         pairs = list(combinations(spaces, 2))
+        keep = None
+        if self.refine and self.refine_filter is not None:  # each language's dictionary-like words
+            keep = {}
+            for lang in spaces:
+                seed_rows = [r[:, key.index(lang)] for key, r in rows.items() if lang in key]
+                keep[lang] = seed_like_mask(X[lang], np.concatenate(seed_rows), self.refine_filter, seed=0)
         best = (-np.inf, 0, W, {})
         before = None
         n_train = sum(len(r) for r in rows.values())
@@ -288,18 +302,22 @@ class MultiAligner:
                             total=self.refine + 1, unit="round"):
             entry = {"iteration": it, "gpa_iterations": iters, "train_pairs": n_train,
                      "train_mean_cosine": round(fit_cos, 6)}
-            induced = {}
+            induced, found = {}, {}
             if self.refine:
                 crit = []
                 for a, b in pairs:
                     ind = induce(X[a][:self.refine_vocab] @ W[a], X[b][:self.refine_vocab] @ W[b],
                                  max_rank=self.refine_vocab, mode="mutual", csls_k=self.csls_k,
                                  criterion_words=self.criterion_words)
-                    induced[(a, b)] = ind.pairs
+                    found[(a, b)] = len(ind.pairs)
+                    induced[(a, b)] = ind.pairs if keep is None else ind.pairs[
+                        keep[a][ind.pairs[:, 0]] & keep[b][ind.pairs[:, 1]]]
                     crit.append(ind.criterion)
                 criterion = float(np.mean(crit))
                 entry.update(criterion=round(criterion, 6),
-                             induced_pairs={f"{a}-{b}": int(len(p)) for (a, b), p in induced.items()})
+                             induced_pairs={f"{a}-{b}": int(n) for (a, b), n in found.items()})
+                if keep is not None:
+                    entry["kept_by_filter"] = {f"{a}-{b}": int(len(p)) for (a, b), p in induced.items()}
                 if criterion > best[0]:
                     best = (criterion, it, W, induced)
             self.history_.append(entry)
