@@ -67,14 +67,14 @@ ROUNDS = (5, 10)  # second tuning stage: refinement rounds of the first stage's 
 DEV_FRACTION = 0.2
 # Third stage: the library's defaults at the time ({}), then balance only the language pairs that have a
 # dictionary, and the multi-step framework (whitening, GPA, re-weighting, de-whitening) with either balance.
-STEP_GRID = [{}, dict(balance_induced=False), dict(whiten=True), dict(whiten=True, balance_induced=False)]
-# Fourth stage, from the third stage's winner: induced pairs among more words (a fifth of the fr-fi dev sources
-# rank beyond 8,000 in fr.vec), and induced pairs at a lower weight.
-INDUCTION_GRID = [{}, dict(refine_vocab=15000), dict(induced_weight=0.25)]
+STEP_GRID = [{}, {"balance_induced": False}, {"whiten": True}, {"whiten": True, "balance_induced": False}]
+# Fourth stage, from the third stage's winner: induced pairs among more or fewer words (a fifth of the fr-fi
+# dev sources rank beyond 8,000 in fr.vec), and induced pairs at a lower weight.
+INDUCTION_GRID = [{}, {"refine_vocab": 15000}, {"refine_vocab": 5000}, {"induced_weight": 0.25}]
 # Fifth stage: whitening and de-whitening with lighter re-weighting (0: none) against the defaults.
-REWEIGHT_GRID = [{}, dict(whiten=True, reweight=0.0), dict(whiten=True, reweight=0.25)]
+REWEIGHT_GRID = [{}, {"whiten": True, "reweight": 0.0}, {"whiten": True, "reweight": 0.25}]
 # Sixth stage: the seed-likeness filter on induced pairs (the bilingual default percentile 25, and a looser 10).
-FILTER_GRID = [{}, dict(refine_filter=25), dict(refine_filter=10)]
+FILTER_GRID = [{}, {"refine_filter": 25}, {"refine_filter": 10}]
 
 
 def load_kit() -> tuple[dict, dict, dict]:

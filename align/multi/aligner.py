@@ -315,7 +315,7 @@ class MultiAligner:
                     crit.append(ind.criterion)
                 criterion = float(np.mean(crit))
                 entry.update(criterion=round(criterion, 6),
-                             induced_pairs={f"{a}-{b}": int(n) for (a, b), n in found.items()})
+                             induced_pairs={f"{a}-{b}": n for (a, b), n in found.items()})
                 if keep is not None:
                     entry["kept_by_filter"] = {f"{a}-{b}": int(len(p)) for (a, b), p in induced.items()}
                 if criterion > best[0]:
