@@ -250,10 +250,10 @@ def render_rounds(rows: list[tuple], winner: dict) -> str:
 
 def render_steps(rows: list[tuple], winner: dict, stage: str = "steps") -> str:
     lines = [f"Machine: {machine_description()}. Date: {time.strftime('%Y-%m-%d %H:%M')} UTC.", "",
-             f"Command: `python benchmarks/bench_multi.py --only {stage}`: the same dev data as the settings grid; each "
-             "row changes the listed parameters of the library's defaults ({} = the defaults themselves, "
-             f"{MultiAligner().get_params()} when this ran). `balance_induced=False`: only the language pairs "
-             "that have a dictionary are balanced; `whiten=True`: the multi-step framework around GPA.", "",
+             (f"Command: `python benchmarks/bench_multi.py --only {stage}`: the same dev data as the settings grid; "
+              "each row changes the listed parameters of the library's defaults ({} = the defaults themselves, "
+              f"{MultiAligner().get_params()} when this ran). `balance_induced=False`: only the language pairs "
+              "that have a dictionary are balanced; `whiten=True`: the multi-step framework around GPA."), "",
              "| settings | zero-shot fr→fi (dev) | held-out en→fr | held-out fr→fi | mean | time for both fits (s) |",
              "| --- | --- | --- | --- | --- | --- |"]
     for config, z, a, b, m, secs in rows:
