@@ -11,6 +11,14 @@ Two stages, each rerunnable:
   best mean over the three dev scores.
 - `rounds`: a second stage on the same dev data: the number of refinement rounds for the
   library's defaults (the first stage's winner).
+- `steps`: a third stage on the same dev data: whether language pairs with no dictionary are balanced
+  too (`balance_induced`) and the multi-step framework around GPA (`whiten`), from the library's defaults.
+- `induction`: a fourth stage on the same dev data: how many words induction looks at (`refine_vocab`) and
+  the weight of induced pairs, from the library's defaults (the third stage's winner).
+- `reweight`: a fifth stage on the same dev data: the multi-step framework with lighter re-weighting (the
+  third stage's re-weighting by 0.5 cost fr→fi most).
+- `filter`: a sixth stage on the same dev data: refinement on the induced pairs whose words look like
+  dictionary words only (`refine_filter`, the bilingual seed-likeness filter applied to both languages).
 - `fr-fi`: fr↔fi as the issue's pivot baseline was measured (only the fr-fi test pairs withheld,
   so the MUSE training splits stay whole): joint (defaults), hub, the zero-shot dev winner.
 - `final`: the library's defaults, every direction among en, fr, fi on the test dictionaries
@@ -22,7 +30,7 @@ No test pair reaches a fit: every training pair that a test dictionary lists, in
 is withheld (the MUSE fr-en training split holds 595 of the en→fr test pairs reversed, en-fr 912
 of the fr→en ones); one shared space per setting then serves all six directions.
 
-    python benchmarks/bench_multi.py [--only tune|rounds|final|fr-fi]
+    python benchmarks/bench_multi.py [--only tune|rounds|steps|induction|reweight|filter|final|fr-fi]
 """
 from __future__ import annotations
 
@@ -57,6 +65,16 @@ TUNE_GRID = [dict(normalize=norm, induced_weight=w, balance=bal)
 ZERO_SHOT = dict(normalize=("iternorm",), induced_weight=0.5, balance=False)
 ROUNDS = (5, 10)  # second tuning stage: refinement rounds of the first stage's winner
 DEV_FRACTION = 0.2
+# Third stage: the library's defaults at the time ({}), then balance only the language pairs that have a
+# dictionary, and the multi-step framework (whitening, GPA, re-weighting, de-whitening) with either balance.
+STEP_GRID = [{}, {"balance_induced": False}, {"whiten": True}, {"whiten": True, "balance_induced": False}]
+# Fourth stage, from the third stage's winner: induced pairs among more or fewer words (a fifth of the fr-fi
+# dev sources rank beyond 8,000 in fr.vec), and induced pairs at a lower weight.
+INDUCTION_GRID = [{}, {"refine_vocab": 15000}, {"refine_vocab": 5000}, {"induced_weight": 0.25}]
+# Fifth stage: whitening and de-whitening with lighter re-weighting (0: none) against the defaults.
+REWEIGHT_GRID = [{}, {"whiten": True, "reweight": 0.0}, {"whiten": True, "reweight": 0.25}]
+# Sixth stage: the seed-likeness filter on induced pairs (the bilingual default percentile 25, and a looser 10).
+FILTER_GRID = [{}, {"refine_filter": 25}, {"refine_filter": 10}]
 
 
 def load_kit() -> tuple[dict, dict, dict]:
@@ -230,6 +248,20 @@ def render_rounds(rows: list[tuple], winner: dict) -> str:
     return "\n".join(lines)
 
 
+def render_steps(rows: list[tuple], winner: dict, stage: str = "steps") -> str:
+    lines = [f"Machine: {machine_description()}. Date: {time.strftime('%Y-%m-%d %H:%M')} UTC.", "",
+             (f"Command: `python benchmarks/bench_multi.py --only {stage}`: the same dev data as the settings grid; "
+              "each row changes the listed parameters of the library's defaults ({} = the defaults themselves, "
+              f"{MultiAligner().get_params()} when this ran). `balance_induced=False`: only the language pairs "
+              "that have a dictionary are balanced; `whiten=True`: the multi-step framework around GPA."), "",
+             "| settings | zero-shot fr→fi (dev) | held-out en→fr | held-out fr→fi | mean | time for both fits (s) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for config, z, a, b, m, secs in rows:
+        lines.append(f"| {config} | {z:.2f} | {a:.2f} | {b:.2f} | {m:.2f} | {secs:.0f} |")
+    lines += ["", f"Winner (best mean): {winner}."]
+    return "\n".join(lines)
+
+
 def render_final(rows: list[tuple]) -> str:
     lines = [f"Machine: {machine_description()}. Date: {time.strftime('%Y-%m-%d %H:%M')} UTC.", "",
              "Command: `python benchmarks/bench_multi.py --only final` (the library's defaults: "
@@ -256,8 +288,12 @@ def render_final(rows: list[tuple]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["tune", "rounds", "final", "fr-fi"], default=None,
-                    help="tune: the settings grid; rounds: refinement rounds for the library's defaults; final: test; "
+    ap.add_argument("--only", choices=["tune", "rounds", "steps", "induction", "reweight", "filter", "final", "fr-fi"],
+                    default=None,
+                    help="tune: the settings grid; rounds: refinement rounds for the library's defaults; steps: "
+                         "balance of induced-only pairs and the multi-step framework; induction: induced pairs' "
+                         "vocabulary and weight; reweight: the multi-step framework's re-weighting; filter: the "
+                         "seed-likeness filter; final: test; "
                          "fr-fi: fr↔fi with only its own test pairs withheld")
     args = ap.parse_args()
     if not KIT.is_dir():
@@ -270,6 +306,18 @@ def main() -> None:
         # second stage, on the same dev data: more refinement rounds for the defaults the first stage chose
         rows, winner = tune(spaces, train, [dict(refine=r) for r in ROUNDS])
         write_section("Many languages: choosing the refinement rounds (issue 22)", render_rounds(rows, winner))
+    if args.only in (None, "steps"):
+        rows, winner = tune(spaces, train, STEP_GRID)
+        write_section("Many languages: balance and the multi-step framework (issue 22)", render_steps(rows, winner))
+    if args.only in (None, "induction"):
+        rows, winner = tune(spaces, train, INDUCTION_GRID)
+        write_section("Many languages: induced pairs (issue 22)", render_steps(rows, winner, "induction"))
+    if args.only in (None, "reweight"):
+        rows, winner = tune(spaces, train, REWEIGHT_GRID)
+        write_section("Many languages: multi-step re-weighting (issue 22)", render_steps(rows, winner, "reweight"))
+    if args.only in (None, "filter"):
+        rows, winner = tune(spaces, train, FILTER_GRID)
+        write_section("Many languages: filtered induced pairs (issue 22)", render_steps(rows, winner, "filter"))
     if args.only in (None, "final"):
         write_section("Many languages: pivot and joint BLI (issue 22)", render_final(final(spaces, train, test)))
     if args.only in (None, "fr-fi"):

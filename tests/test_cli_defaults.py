@@ -58,7 +58,8 @@ def test_every_aligner_parameter_the_cli_exposes_is_checked():
         "unsupervised": {"normalize", "seed", "restarts", "vocab", "dictionary", "start_vocab", "init_vocab",
                          "refine_vocab", "citation_refine", "citation_vocab"},
         "adversarial": {"normalize", "seed", "restarts", "epochs", "epoch_size", "refine", "dis_most_frequent"},
-        "multi": {"mode", "hub", "normalize", "refine", "refine_vocab", "induced_weight", "balance"},
+        "multi": {"mode", "hub", "normalize", "refine", "refine_vocab", "induced_weight", "balance",
+                  "balance_induced", "refine_filter", "whiten", "reweight"},
     }
     for command, names in exposed.items():
         options = {p.name for p in cli.commands[command].params}

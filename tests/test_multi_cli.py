@@ -102,3 +102,14 @@ def test_multi_bad_dictionary_line_and_foreign_folder(kit):
     res = run_cli(args(tmp_path, files, "--output", foreign, "-q", "--refine", "0"))
     assert res.exit_code == 2 and "refusing to replace" in res.stderr
     assert (foreign / "notes.txt").read_text() == "keep me"
+
+
+def test_multi_command_whiten_and_balance_induced(kit):
+    tmp_path, files = kit
+    res = run_cli(args(tmp_path, files, "--whiten", "--reweight", "0.25", "--no-balance-induced", "--refine-filter", "10",
+                       "--eval", f"a-c={tmp_path / 'a-c.txt'}", "--json", "-q"))
+    assert res.exit_code == 0, res.stderr
+    m = json.loads(res.stdout)
+    assert (m["params"]["whiten"], m["params"]["reweight"], m["params"]["balance_induced"]) == (True, 0.25, False)
+    assert m["params"]["refine_filter"] == 10
+    assert m["eval"]["a-c"]["csls"]["precision_at_1"] == 100.0

@@ -61,6 +61,17 @@ def parse_dictionaries(items: tuple[str, ...], option: str) -> dict[tuple[str, s
             help="Joint mode: weight of an induced pair against a dictionary pair's 1.")
 @click.option("--balance/--no-balance", default=M.defaults()["balance"], show_default=True,
               help="Joint mode: every language pair weighs the same, however many pairs it has.")
+@click.option("--balance-induced/--no-balance-induced", default=M.defaults()["balance_induced"], show_default=True,
+              help="Joint mode, with --balance: balance the language pairs that have no dictionary (only induced "
+                   "pairs) too.")
+@api_option(M, "refine_filter", type=click.FloatRange(0, 100),
+            help="Joint mode: refit only on induced pairs whose two words look like dictionary words of their "
+                 "language (a percentile of the seed words' scores, e.g. 25).")
+@click.option("--whiten/--no-whiten", default=M.defaults()["whiten"], show_default=True,
+              help="Joint mode: the multi-step framework around the joint fit (whiten each language, map, re-weight, "
+                   "de-whiten; Artetxe et al. 2018).")
+@api_option(M, "reweight", type=click.FloatRange(min=0),
+            help="Joint mode with --whiten: re-weight the shared axes by their cross-correlation to this power.")
 @api_option(M, "normalize", help="Normalisation steps: unit, center, unitdim, iternorm (space or comma separated; "
                                  "'none').")
 @max_vocab_option
@@ -68,8 +79,8 @@ def parse_dictionaries(items: tuple[str, ...], option: str) -> dict[tuple[str, s
               help="Write the shared space here: multi.json, one mapping folder per language, metrics.json.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
 @common_output
-def multi_cmd(langs, dicos, evals, mode, hub, refine, refine_vocab, induced_weight, balance, normalize, max_vocab,
-              output, no_cache, as_json, quiet):
+def multi_cmd(langs, dicos, evals, mode, hub, refine, refine_vocab, induced_weight, balance, balance_induced,
+              refine_filter, whiten, reweight, normalize, max_vocab, output, no_cache, as_json, quiet):
     """One shared space for several languages from any set of bilingual dictionaries.
 
     Each language's mapping is written to OUTPUT/CODE; translate or evaluate between any two with
@@ -81,7 +92,9 @@ def multi_cmd(langs, dicos, evals, mode, hub, refine, refine_vocab, induced_weig
     _, metrics = run_multi(vectors, parse_dictionaries(dicos, "--dico"), evals=parse_dictionaries(evals, "--eval"),
                            output=output, max_vocab=max_vocab, cache=not no_cache, show_progress=not quiet,
                            mode=mode, hub=hub, refine=refine, refine_vocab=refine_vocab,
-                           induced_weight=induced_weight, balance=balance, normalize=parse_steps(normalize))
+                           induced_weight=induced_weight, balance=balance, balance_induced=balance_induced,
+                           refine_filter=refine_filter, whiten=whiten, reweight=reweight,
+                           normalize=parse_steps(normalize))
     if as_json:
         echo_json(metrics)
         return

@@ -9,6 +9,8 @@ Two modes:
   pair of languages, dictionaries or not, and refits all maps on the seeds plus those pairs
   (multilingual pseudo-supervised refinement, Chen & Cardie 2018). The round with the best
   unsupervised criterion (mean over the language pairs) is kept, never one picked by a test set.
+  With `whiten`, each fit is the multi-step framework for N languages (align.multi.multistep):
+  whitening, GPA, re-weighting, de-whitening.
 """
 from __future__ import annotations
 
@@ -20,18 +22,21 @@ import numpy as np
 
 from .._io import progress as _progress
 from ..aligners.procrustes import ProcrustesAligner
+from ..aligners.seedlike import seed_like_mask
 from ..errors import InputError
 from ..search.induction import REFINE_VOCAB, induce
 from ..space import Mapping, Normalizer, parse_steps
 from ..store import Dictionary, Embeddings
 from .gpa import MAX_ITER, PairStats, gpa, mean_pair_cosine, spanning_tree, tree_init
+from .multistep import shared_maps, whitened, whitenings
 from .mapping import MultiMapping, check_language_code
 
 MODES: tuple[str, ...] = ("joint", "hub")
 DEFAULT_MODE = "joint"
 DEFAULT_REFINE = 5  # rounds of (multilingual) self-learning, as for bilingual Procrustes
 # Defaults chosen on dev data carved from the kit's training dictionaries (benchmarks/bench_multi.py, RESULTS.md):
-# iterative normalisation, induced pairs at half a seed pair's weight, every language pair weighing the same.
+# iterative normalisation, induced pairs at half a seed pair's weight, every language pair that has a dictionary
+# weighing the same (a pair with induced pairs only keeps their own weight).
 DEFAULT_NORMALIZE: tuple[str, ...] = ("iternorm",)
 
 
@@ -78,7 +83,16 @@ class MultiAligner:
     - `max_iter`: GPA sweeps at most per fit (joint mode).
     - `balance`: weigh each language pair the same in the joint fit, however many pairs it has
       (False: every pair weighs the same).
+    - `balance_induced`: with `balance`, also scale the language pairs that have no dictionary (only
+      induced pairs) to that weight; False leaves their pairs at `induced_weight` each.
     - `induced_weight`: weight of an induced pair (one that no dictionary lists) against a seed pair's 1.
+    - `refine_filter`: joint mode: a percentile (e.g. 25) or None. Refinement then keeps only the induced
+      pairs whose two words both look like dictionary words of their language (align.aligners.seedlike:
+      a classifier of each language's seed words, negatives drawn with seed 0), as the bilingual filter does
+      for targets.
+    - `whiten`, `reweight`: joint mode: the multi-step framework around GPA (whiten each language, map,
+      re-weight the shared axes by their cross-correlation to the power `reweight`, de-whiten); the maps
+      are then linear, not orthogonal, and the hub's map is no longer the identity.
 
     After `fit`: `languages_`, `hub_`, `seed_pairs_` ("a-b" → merged seed pairs), `history_` (one
     entry per round; in hub mode one per language with its rounds), `n_iter_`, `best_iteration_`, `converged_at_` (round after which the induced pairs
@@ -90,7 +104,8 @@ class MultiAligner:
     def __init__(self, mode: str = DEFAULT_MODE, hub: str | None = None, normalize=DEFAULT_NORMALIZE,
                  refine: int = DEFAULT_REFINE, refine_vocab: int = REFINE_VOCAB, csls_k: int = 10,
                  criterion_words: int = 10000, max_iter: int = MAX_ITER, balance: bool = True,
-                 induced_weight: float = 0.5, show_progress: bool = False):
+                 balance_induced: bool = False, induced_weight: float = 0.5, refine_filter: float | None = None,
+                 whiten: bool = False, reweight: float = 0.5, show_progress: bool = False):
         for name, value in locals().items():
             if name != "self":
                 setattr(self, name, value)
@@ -119,10 +134,16 @@ class MultiAligner:
             low = 0 if name == "refine" else 1
             if not isinstance(value, (int, np.integer)) or value < low:
                 raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
-        if not isinstance(self.balance, (bool, np.bool_)):
-            raise InputError(f"balance must be True or False, got {self.balance!r}")
+        for name in ("balance", "balance_induced", "whiten"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InputError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not isinstance(self.reweight, (int, float)) or isinstance(self.reweight, bool) or not self.reweight >= 0:
+            raise InputError(f"reweight must be a number >= 0, got {self.reweight!r}")
         if not isinstance(self.induced_weight, (int, float)) or not self.induced_weight > 0:
             raise InputError(f"induced_weight must be a number > 0, got {self.induced_weight!r}")
+        if self.refine_filter is not None and (isinstance(self.refine_filter, bool) or not isinstance(
+                self.refine_filter, (int, float)) or not 0 <= self.refine_filter <= 100):
+            raise InputError(f"refine_filter must be a percentile within 0..100 or None, got {self.refine_filter!r}")
         parse_steps(self.normalize)
         if not isinstance(spaces, dict) or len(spaces) < 2:
             raise InputError("a shared space needs vectors of at least two languages")
@@ -169,6 +190,13 @@ class MultiAligner:
         hub = self._check(spaces, dictionaries)
         rows = merged_rows(spaces, dictionaries)
         spanning_tree(list(spaces), list(rows), hub)  # every language linked by some chain, or a clear error
+        if self.whiten and self.mode == "joint":
+            d = next(iter(spaces.values())).dim
+            for lang in spaces:
+                n = sum(len(r) for key, r in rows.items() if lang in key)
+                if n < d:
+                    raise InputError(f"whitening needs at least as many seed pairs per language as dimensions: "
+                                     f"{lang} has {n} < {d}")
         self.languages_ = list(spaces)
         self.hub_ = hub
         self.seed_pairs_ = {f"{a}-{b}": int(len(r)) for (a, b), r in rows.items()}
@@ -215,52 +243,81 @@ class MultiAligner:
     def _stats(self, X: dict[str, np.ndarray], seeds: dict[tuple[str, str], np.ndarray],
                induced: dict[tuple[str, str], np.ndarray] | None = None) -> list[PairStats]:
         """GPA's sums per language pair: seed pairs weigh 1, induced pairs that are not seeds `induced_weight`;
-        with `balance`, each language pair's total is then scaled to the mean total."""
-        stats = []
+        with `balance`, each language pair's total is then scaled to the mean total (with `balance_induced`
+        False, only the language pairs that have seeds are scaled, to their own mean)."""
+        stats, seeded = [], []
         for key in dict.fromkeys([*seeds, *(induced or {})]):
             a, b = key
             seed = seeds.get(key, np.zeros((0, 2), dtype=np.int64))
-            parts = [PairStats.of(a, b, X[a], X[b], seed)] if len(seed) else []
+            parts = [PairStats.of(a, b, X[a], X[b], seed, grams=self.whiten)] if len(seed) else []
             new = _without(induced.get(key), seed) if induced else None
             if new is not None and len(new):
-                parts.append(PairStats.of(a, b, X[a], X[b], new, weight=self.induced_weight))
+                parts.append(PairStats.of(a, b, X[a], X[b], new, weight=self.induced_weight, grams=self.whiten))
             if parts:
-                stats.append(PairStats(a, b, sum(p.cross for p in parts), sum(p.weight for p in parts)))
+                stats.append(sum(parts[1:], parts[0]))
+                seeded.append(len(seed) > 0)
         if self.balance:
-            mean = float(np.mean([s.weight for s in stats]))
-            stats = [PairStats(s.a, s.b, s.cross * (mean / s.weight), mean) for s in stats]
+            scaled = [s for s, has in zip(stats, seeded) if has or self.balance_induced]
+            mean = float(np.mean([s.weight for s in scaled]))
+            stats = [s.scaled(mean / s.weight) if has or self.balance_induced else s
+                     for s, has in zip(stats, seeded)]
         return stats
+
+    def _maps(self, X: dict[str, np.ndarray], stats: list[PairStats], start: dict[str, np.ndarray] | None,
+              rows: dict[tuple[str, str], np.ndarray], hub: str):
+        """One joint fit: (orthogonal maps of GPA, whole maps, GPA sweeps, mean cosine of the fitted pairs).
+
+        Without whitening the whole maps are GPA's; with it, GPA runs on the whitened languages (started
+        from `start`, or from the spanning tree of the whitened seeds) and the multi-step maps wrap it."""
+        if not self.whiten:
+            Q, iters = gpa(stats, start if start is not None else tree_init(X, rows, hub), max_iter=self.max_iter)
+            return Q, Q, iters, mean_pair_cosine(stats, Q)
+        wh = whitenings(stats)
+        white = whitened(stats, wh)
+        if start is None:
+            start = tree_init({lang: X[lang] @ wh[lang][0] for lang in X}, rows, hub)
+        Q, iters = gpa(white, start, max_iter=self.max_iter)
+        return Q, shared_maps(white, Q, wh, self.reweight), iters, mean_pair_cosine(white, Q)
 
     def _fit_joint(self, spaces, rows: dict[tuple[str, str], np.ndarray], hub: str) -> dict[str, Mapping]:
         """GPA on the seeds, then rounds of multilingual refinement; the best round by the criterion is kept."""
         norms = {lang: Normalizer(parse_steps(self.normalize)) for lang in spaces}
         X = {lang: norms[lang].fit_transform(emb.vectors) for lang, emb in spaces.items()}
-        seed_stats = self._stats(X, rows)
-        W, iters = gpa(seed_stats, tree_init(X, rows, hub), max_iter=self.max_iter)
+        Q, W, iters, fit_cos = self._maps(X, self._stats(X, rows), None, rows, hub)
         self.history_ = []
         self.converged_at_ = None
         self.induced_pairs_ = {}
         pairs = list(combinations(spaces, 2))
+        keep = None
+        if self.refine and self.refine_filter is not None:  # each language's dictionary-like words
+            keep = {}
+            for lang in spaces:
+                seed_rows = [r[:, key.index(lang)] for key, r in rows.items() if lang in key]
+                keep[lang] = seed_like_mask(X[lang], np.concatenate(seed_rows), self.refine_filter, seed=0)
         best = (-np.inf, 0, W, {})
         before = None
-        fit_cos, n_train = mean_pair_cosine(seed_stats, W), sum(len(r) for r in rows.values())
+        n_train = sum(len(r) for r in rows.values())
         rounds = range(self.refine + 1)
         for it in _progress(rounds, self.show_progress and self.refine > 0, desc="refinement",
                             total=self.refine + 1, unit="round"):
             entry = {"iteration": it, "gpa_iterations": iters, "train_pairs": n_train,
                      "train_mean_cosine": round(fit_cos, 6)}
-            induced = {}
+            induced, found = {}, {}
             if self.refine:
                 crit = []
                 for a, b in pairs:
                     ind = induce(X[a][:self.refine_vocab] @ W[a], X[b][:self.refine_vocab] @ W[b],
                                  max_rank=self.refine_vocab, mode="mutual", csls_k=self.csls_k,
                                  criterion_words=self.criterion_words)
-                    induced[(a, b)] = ind.pairs
+                    found[(a, b)] = len(ind.pairs)
+                    induced[(a, b)] = ind.pairs if keep is None else ind.pairs[
+                        keep[a][ind.pairs[:, 0]] & keep[b][ind.pairs[:, 1]]]
                     crit.append(ind.criterion)
                 criterion = float(np.mean(crit))
                 entry.update(criterion=round(criterion, 6),
-                             induced_pairs={f"{a}-{b}": int(len(p)) for (a, b), p in induced.items()})
+                             induced_pairs={f"{a}-{b}": n for (a, b), n in found.items()})
+                if keep is not None:
+                    entry["kept_by_filter"] = {f"{a}-{b}": int(len(p)) for (a, b), p in induced.items()}
                 if criterion > best[0]:
                     best = (criterion, it, W, induced)
             self.history_.append(entry)
@@ -276,12 +333,13 @@ class MultiAligner:
                 self.converged_at_ = it  # the same pairs give the same maps: later rounds repeat this one
                 break
             before = train
-            stats = self._stats(X, rows, induced)
-            W, iters = gpa(stats, W, max_iter=self.max_iter)
-            fit_cos, n_train = mean_pair_cosine(stats, W), sum(len(r) for r in train.values())
+            Q, W, iters, fit_cos = self._maps(X, self._stats(X, rows, induced), Q, rows, hub)
+            n_train = sum(len(r) for r in train.values())
         self.best_iteration_ = best[1]
         W = best[2]
         self.induced_pairs_ = {f"{a}-{b}": int(len(p)) for (a, b), p in best[3].items()}
+        if self.whiten:  # linear maps: the shared space is the re-weighted one, no language's own
+            return {lang: Mapping(W[lang], norms[lang], None, {}) for lang in spaces}
         # The hub's normalised space is the shared space: rotate every map by W_hubᵀ (cosines do not change).
         to_hub = W[hub].astype(np.float64).T
         return {lang: Mapping((W[lang].astype(np.float64) @ to_hub).astype(np.float32), norms[lang], None, {})

@@ -34,14 +34,31 @@ class PairStats:
     b: str
     cross: np.ndarray  # Σ w x yᵀ over the pairs (x: a-side row, y: b-side row), float64 d × d
     weight: float  # Σ w
+    gram_a: np.ndarray | None = None  # Σ w x xᵀ (a side) and Σ w y yᵀ (b side): only for whitening
+    gram_b: np.ndarray | None = None
 
     @classmethod
-    def of(cls, a: str, b: str, Xa: np.ndarray, Xb: np.ndarray, rows: np.ndarray, weight: float = 1.0
-           ) -> "PairStats":
-        """Stats of the pairs `rows` ((n, 2): row in Xa, row in Xb), each pair weighing `weight`."""
+    def of(cls, a: str, b: str, Xa: np.ndarray, Xb: np.ndarray, rows: np.ndarray, weight: float = 1.0,
+           grams: bool = False) -> "PairStats":
+        """Stats of the pairs `rows` ((n, 2): row in Xa, row in Xb), each pair weighing `weight`;
+        with `grams`, each side's Gram sums too."""
         A = np.asarray(Xa[rows[:, 0]], dtype=np.float64)
         B = np.asarray(Xb[rows[:, 1]], dtype=np.float64)
-        return cls(a, b, weight * (A.T @ B), weight * len(rows))
+        if not grams:
+            return cls(a, b, weight * (A.T @ B), weight * len(rows))
+        return cls(a, b, weight * (A.T @ B), weight * len(rows), weight * (A.T @ A), weight * (B.T @ B))
+
+    def scaled(self, factor: float) -> PairStats:
+        """The same pairs with every weight multiplied by `factor`."""
+        return PairStats(self.a, self.b, self.cross * factor, self.weight * factor,
+                         None if self.gram_a is None else self.gram_a * factor,
+                         None if self.gram_b is None else self.gram_b * factor)
+
+    def __add__(self, other: PairStats) -> PairStats:
+        """Both sets of pairs of one language pair together."""
+        grams = self.gram_a is not None and other.gram_a is not None
+        return PairStats(self.a, self.b, self.cross + other.cross, self.weight + other.weight,
+                         self.gram_a + other.gram_a if grams else None, self.gram_b + other.gram_b if grams else None)
 
 
 def nearest_orthogonal(K: np.ndarray) -> np.ndarray:
