@@ -44,8 +44,16 @@ def main() -> None:
     ap.add_argument("--maps", default=None)
     ap.add_argument("--k", type=int, default=None)
     ap.add_argument("--variants", default="default")
+    ap.add_argument("--rcsls-epochs", type=int, default=None, help="override align.rerank.maps.RCSLS_EPOCHS")
+    ap.add_argument("--rcsls-negatives", type=int, default=None, help="override align.rerank.maps.RCSLS_NEGATIVES")
     ap.add_argument("--ablate", default="", help="feature groups to remove in turn (comma-separated)")
     args = ap.parse_args()
+    from align.rerank import maps as candidate_maps
+
+    if args.rcsls_epochs:
+        candidate_maps.RCSLS_EPOCHS = args.rcsls_epochs
+    if args.rcsls_negatives:
+        candidate_maps.RCSLS_NEGATIVES = args.rcsls_negatives
     s, t, train = PAIRS[args.pair]
     S = Embeddings.load(KIT / "vectors" / f"{s}.vec.gz")
     T = Embeddings.load(KIT / "vectors" / f"{t}.vec.gz")
@@ -53,7 +61,8 @@ def main() -> None:
     kw = {k: v for k, v in (("maps", args.maps), ("k", args.k)) if v is not None}
     t0, c0 = time.perf_counter(), time.process_time()
     r = Reranker(keep_crossfit=True, **kw).fit(S, T, D)
-    head = {"pair": args.pair, **r.get_params(), "maps_train_p1": r.train_["csls_precision_at_1"],
+    head = {"pair": args.pair, **r.params_json(), "rcsls_epochs": candidate_maps.RCSLS_EPOCHS,
+            "rcsls_negatives": candidate_maps.RCSLS_NEGATIVES, "maps_train_p1": r.train_["csls_precision_at_1"],
             "recall": r.train_["candidate_recall"], "fit_wall": round(time.perf_counter() - t0, 1),
             "fit_cpu": round(time.process_time() - c0, 1), "timing": r.timing_, "load": os.getloadavg()[0]}
     print(json.dumps({**head, "variant": "default", "train_p1": r.train_["rerank_precision_at_1"]}), flush=True)

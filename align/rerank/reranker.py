@@ -28,7 +28,7 @@ from .models import MODELS, make_model, require
 
 # The defaults, read by the CLI too (one definition).
 DEFAULT_K = 30
-DEFAULT_MAPS: tuple[str, ...] = ("multistep", "refined")
+DEFAULT_MAPS: tuple[str, ...] = ("multistep", "rcsls")
 DEFAULT_MODEL = "lightgbm"
 DEFAULT_FOLDS = 5
 FORMAT_VERSION = 1
