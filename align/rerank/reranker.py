@@ -77,8 +77,8 @@ class Reranker:
         return {name: getattr(self, name) for name in self.param_names()}
 
     def validate(self) -> None:
-        """Raise InputError for a parameter that cannot work (called by `fit`; the CLI calls it before
-        loading anything)."""
+        """Raise InputError for a parameter that cannot work, BridgeError for a missing encoder directory
+        (called by `fit`; the CLI calls it before loading anything)."""
         if self.k < 10:
             raise InputError(f"the reranker needs k >= 10 candidates per map (P@10 is reported), got {self.k}")
         if self.model not in MODELS:
