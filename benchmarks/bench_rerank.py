@@ -3,7 +3,8 @@ training P@1, wins/losses against the best single map with a sign test, train/ap
 (each feature group removed in turn), logistic regression, and en→fr P@1 on the queries whose gold is
 not the source string.
 
-    python benchmarks/bench_rerank.py [--runs fr-fi,fi-fr,en-fr,en-fr+encoder] [--no-ablation] [--no-write]
+    python benchmarks/bench_rerank.py [--runs fr-fi,fi-fr,en-fr,en-fr+encoder] [--no-ablation]
+        [--ablation-runs fr-fi,en-fr] [--cli] [--no-write]
 
 Every setting comes from the training dictionary: the defaults (align.rerank) were chosen by the
 cross-fitted training P@1 (5 folds by source word); the test dictionary is read once per run, after
@@ -160,7 +161,10 @@ def run(name: str, ablation: bool = True) -> dict:
 
 
 def cli_run(name: str) -> dict:
-    """The whole `python -m align procrustes SRC TGT … --rerank --json -q` process, timed around it."""
+    """The whole `python -m align procrustes SRC TGT … --rerank --json -q` process: its wall time and the CPU
+    seconds (user + system) it and its threads used (resource.RUSAGE_CHILDREN around it)."""
+    import resource
+
     spec = RUNS[name]
     wait_quiet()
     with tempfile.TemporaryDirectory() as tmp:
@@ -170,16 +174,36 @@ def cli_run(name: str) -> dict:
                "--dico-train", str(KIT / "dictionaries" / spec["train"]),
                "--dico-eval", str(KIT / "dictionaries" / spec["test"]),
                "--rerank", "--output", str(Path(tmp) / "out"), "--json", "-q"]
+        load_before = os.getloadavg()[0]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
         wall = time.perf_counter() - t0
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode != 0:
         raise SystemExit(f"CLI run failed: {out.stderr.strip()[-500:]}")
     m = json.loads(out.stdout)
-    return {"wall": round(wall, 1), "csls": m["eval"]["csls"]["precision_at_1"],
-            "rerank": m["eval"]["rerank"]["precision_at_1"], "load": os.getloadavg()[0],
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": round(wall, 1), "cpu": round(cpu, 1), "peak_rss_gb": round(after.ru_maxrss / 1024 ** 2, 2),
+            "csls": m["eval"]["csls"]["precision_at_1"], "rerank": m["eval"]["rerank"]["precision_at_1"],
+            "train": m["rerank"]["train"].get("rerank_precision_at_1"), "timing": m["rerank"]["timing"],
+            "load_before": round(load_before, 2), "load": os.getloadavg()[0],
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "command": "python -m align " + " ".join("OUT" if c.endswith("/out") else c.replace(str(KIT), "../shared/bench")
                                                      for c in cmd[3:])}
+
+
+def describe_defaults() -> str:
+    """The library's reranking defaults in words (read from align.rerank, so the text follows them)."""
+    from align.rerank import Reranker
+    from align.rerank.models import LIGHTGBM_PARAMS
+
+    d = Reranker.defaults()
+    lp = LIGHTGBM_PARAMS
+    bags = f", mean of {lp['bags']} bagged models" if lp.get("bags", 1) > 1 else ""
+    return (f"candidate maps {', '.join(d['maps'])} (align.rerank.maps), the union of each map's CSLS top-{d['k']}, "
+            f"{d['model']} lambdarank ({lp['num_leaves']} leaves, {lp['min_data_in_leaf']} pairs per leaf, "
+            f"{lp['num_rounds']} rounds at {lp['learning_rate']}{bags}), {d['folds']} folds by source word")
 
 
 def section(results: dict) -> str:
@@ -187,22 +211,9 @@ def section(results: dict) -> str:
              "is in the table: the machine was shared with other jobs, so every time here is several times a "
              "quiet machine's).", "",
              "Command: `python benchmarks/bench_rerank.py` (API: `Reranker().fit(src, tgt, train)`, then one "
-             "evaluation on the test dictionary). Defaults (align.rerank): candidate maps multi-step (whiten, "
-             "re-weight 0.5) and multi-step + 3 rounds of refinement, the union of each map's CSLS top-30, "
-             "LightGBM lambdarank (7 leaves, 50 pairs per leaf, 200 rounds at 0.05), 5 folds by source word.",
-             "",
-             "How the settings were chosen (training dictionaries only; the criterion is the cross-fitted training "
-             "P@1: each fold's candidates come from maps fitted on the other folds, and each fold's queries are "
-             "scored by a model fitted on the other folds' queries; test dictionaries were never used for a "
-             "choice). fr→fi, 1,583 training queries (one standard error ≈ 1.25 points), in the order tried: "
-             "LightGBM 15 leaves / 20 per leaf / 300 rounds 51.74 against 7 / 50 / 200 52.62 (en→fr 84.54 against "
-             "84.39: a tie, and the smaller model fits twice as fast); logistic regression 49.84; without the "
-             "family group 50.66 (with it 51.74); the neighbours group 52.31 with it, 52.62 without (noise: kept, "
-             "the ablation below shows it again); the seed-likeness of the candidate's vector 53.70 (+1.4; en→fr "
-             "84.43 against 84.39); the seed-likeness of its ending 54.26; a 'target already a seed target' count "
-             "+0.2 (left out); a 5-epoch RCSLS as a third map +0.9 before the seed-likeness features, at 9 s per "
-             "fit (left out for time); candidate maps Procrustes + multi-step 54.26 against multi-step + refined "
-             "multi-step 55.46 (the default). k = 30 was not tuned (the prototype's value).", "",
+             f"evaluation on the test dictionary). Defaults (align.rerank): {describe_defaults()}. How each "
+             "setting was chosen (cross-fitted training P@1 only): section \"Learned reranking: choosing the "
+             "settings (issue 23)\".", "",
              "| run | queries | best single map (CSLS P@1) | reranked P@1 | P@5 | P@10 | cross-fitted train P@1 (rerank / best map) | target | wins / losses vs best map (sign-test p) | candidate recall | fit / apply (s), load average |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in RUNS:
@@ -260,29 +271,25 @@ def section(results: dict) -> str:
         lines.append("")
     cli = results.get("cli")
     if cli:
-        lines += [f"Whole CLI run, fr→fi: `{cli['command']}` (output folder in a temporary directory): "
-                  f"**{cli['wall']:.1f} s** process wall (load average {cli['load']:.1f} at its end on the 2-core "
-                  f"machine; target ≤ 60 s), eval.csls {cli['csls']:.2f} (the default Procrustes + 5 refinements), "
-                  f"eval.rerank {cli['rerank']:.2f}.", ""]
-    lines += ["What the candidate maps cost per fit (fr→fi, one fold, measured at load ≈ 10 on the 2 cores, so "
-              "several times what a quiet machine takes): Procrustes 0.25 s, multi-step 0.65 s, a 5-epoch RCSLS 8.6 s "
-              "(10 epochs 14.6 s, 20 epochs 24.3 s); refined multi-step adds three 8,000-word inductions. Their CSLS "
-              "P@1 on that fold's 317 queries: 47.3, 47.3, 48.6 (10 epochs 49.5, 20 epochs 50.2). Beyond the fits, "
-              "each fold computes, for each map, its queries' cosines to every target and the exact r_S and best "
-              "source cosines of every target that can enter a top-30 (about 11,000 of 20,000 on fr→fi), which is "
-              "most of the cross-fitting time.", ""]
+        cpu = (f", **{cli['cpu']:.1f} s of CPU** (user + system, all threads), peak RSS {cli['peak_rss_gb']} GB"
+               if "cpu" in cli else "")
+        lines += [f"Whole CLI run, fr→fi ({cli.get('date', '')}): `{cli['command']}` (output folder in a temporary "
+                  f"directory): **{cli['wall']:.1f} s** process wall{cpu}; load average {cli.get('load_before', '?')} "
+                  f"before and {cli['load']:.1f} after, on the 2-core machine (target ≤ 60 s); eval.csls "
+                  f"{cli['csls']:.2f} (the default Procrustes + 5 refinements), eval.rerank {cli['rerank']:.2f}.", ""]
     fifr = results.get("fi-fr")
     if fifr:
-        lines += [f"fi→fr: the cross-fitted training gain ({fifr['train'].get('rerank_precision_at_1')} against "
-                  f"{max(fifr['train']['csls_precision_at_1'].values()):.2f}) does not reach the test "
-                  f"({fifr['rerank']['precision_at_1']:.2f} against {fifr['maps'][fifr['best_map']]['precision_at_1']:.2f}, "
-                  f"{fifr['versus_best']['wins']} wins / {fifr['versus_best']['losses']} losses). The kit's fr–fi "
-                  "dictionaries are split by *French* word, so reversed, no test target is a training target, while "
-                  "the cross-fitting folds (split by Finnish source) share their French targets with the other folds "
-                  "(several Finnish words translate to one French word); features that reward a candidate for "
-                  "looking like the seeds' targets (seed-likeness, the neighbours' votes) are then likely worth more "
-                  "on the training folds than on this test (not verified by an ablation on fi→fr). Folds split by target word would mimic such a test; the default "
-                  "split by source word mimics a test of new source words, as fr→fi and en→fr are.", ""]
+        tr = fifr["train"]
+        lines += [f"fi→fr: cross-fitted training P@1 {tr.get('rerank_precision_at_1')} (best map "
+                  f"{max(tr['csls_precision_at_1'].values()):.2f}) against a test P@1 of "
+                  f"{fifr['rerank']['precision_at_1']:.2f} (best map {fifr['maps'][fifr['best_map']]['precision_at_1']:.2f}, "
+                  f"{fifr['versus_best']['wins']} wins / {fifr['versus_best']['losses']} losses). The gap between the "
+                  "training and test figures is wider than on the other pairs: the kit's fr–fi dictionaries are split "
+                  "by *French* word, so reversed, no test target is a training target, while the cross-fitting folds "
+                  "(split by Finnish source) share their French targets with the other folds (several Finnish words "
+                  "translate to one French word), and the maps themselves drop from about 50 to 39 P@1 between the two. "
+                  "Folds split by target word would mimic such a test; the default split by source word mimics a test "
+                  "of new source words, as fr→fi and en→fr are.", ""]
     enc = results.get("en-fr+encoder", {}).get("encoder")
     if enc:
         lines += [f"Encoder feature set: `../shared/bench/models/me5-small-kit` through align.bridge (layers 0–6, "
@@ -298,6 +305,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", default="fr-fi,fi-fr,en-fr,en-fr+encoder")
     ap.add_argument("--no-ablation", action="store_true")
+    ap.add_argument("--ablation-runs", default=None,
+                    help="Ablate only these runs (comma-separated; default: every run unless --no-ablation).")
     ap.add_argument("--cli", action="store_true", help="Also time the whole fr→fi CLI run.")
     ap.add_argument("--state", default="/tmp/align-bench-rerank.json")
     ap.add_argument("--no-write", action="store_true", help="Do not touch RESULTS.md.")
@@ -305,7 +314,8 @@ def main() -> None:
     state = Path(args.state)
     results = json.loads(state.read_text()) if state.exists() else {}
     for name in [n for n in args.runs.split(",") if n]:
-        res = run(name, ablation=not args.no_ablation)
+        ablate = not args.no_ablation and (args.ablation_runs is None or name in args.ablation_runs.split(","))
+        res = run(name, ablation=ablate)
         print(json.dumps(res), flush=True)
         results[name] = res
         state.write_text(json.dumps(results))

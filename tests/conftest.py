@@ -156,3 +156,34 @@ def run_cli(args: Sequence[str | os.PathLike]) -> CliResult:
 @pytest.fixture
 def cli():
     return run_cli
+
+
+TINY_TEXT = ["the cat sat on the mat", "le chat est sur le tapis", "a dog and a cat play", "un chien et un chat jouent",
+        "the house is big", "la maison est grande", "water and fire", "l eau et le feu"] * 3
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 4-layer, 16-wide XLM-RoBERTa with a 60-piece Unigram tokenizer trained on TINY_TEXT, saved to a folder."""
+    pytest.importorskip("transformers")
+    pytest.importorskip("tokenizers")
+    torch = pytest.importorskip("torch")
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast, XLMRobertaConfig, XLMRobertaModel
+
+    tk = Tokenizer(models.Unigram())
+    tk.pre_tokenizer = pre_tokenizers.Metaspace()
+    tk.decoder = decoders.Metaspace()
+    tk.train_from_iterator(TINY_TEXT, trainers.UnigramTrainer(
+        vocab_size=60, special_tokens=["<s>", "<pad>", "</s>", "<unk>", "<mask>"], unk_token="<unk>"))
+    tk.post_processor = processors.TemplateProcessing(
+        single="<s> $A </s>", pair="<s> $A </s> </s> $B </s>", special_tokens=[("<s>", 0), ("</s>", 2)])
+    d = tmp_path_factory.mktemp("tiny-xlmr")
+    PreTrainedTokenizerFast(tokenizer_object=tk, bos_token="<s>", eos_token="</s>", pad_token="<pad>",
+                            unk_token="<unk>", mask_token="<mask>", cls_token="<s>", sep_token="</s>").save_pretrained(d)
+    torch.manual_seed(0)
+    cfg = XLMRobertaConfig(vocab_size=tk.get_vocab_size(), hidden_size=16, num_hidden_layers=4, num_attention_heads=2,
+                           intermediate_size=32, max_position_embeddings=160, pad_token_id=1, bos_token_id=0,
+                           eos_token_id=2)
+    XLMRobertaModel(cfg).save_pretrained(d)
+    return d

@@ -9,11 +9,11 @@ pytest.importorskip("transformers")
 from align.bridge import encode_words_meta  # noqa: E402
 from align.bridge.extract import load_encoder  # noqa: E402
 
-from test_bridge import EN, tiny_model  # noqa: E402,F401  (the fixture)
+from test_bridge import EN  # noqa: E402  (tiny_model: the fixture in conftest)
 
 
 @pytest.mark.parametrize("damage", ["empty", "nan", "words"])
-def test_a_broken_encoder_cache_is_encoded_again_with_a_warning(tiny_model, tmp_path, damage):  # noqa: F811
+def test_a_broken_encoder_cache_is_encoded_again_with_a_warning(tiny_model, tmp_path, damage):
     first, meta = encode_words_meta(EN, model=str(tiny_model), layers="0-2", cache_dir=tmp_path)
     cache = meta["cache_path"]
     if damage == "empty":
@@ -30,7 +30,7 @@ def test_a_broken_encoder_cache_is_encoded_again_with_a_warning(tiny_model, tmp_
     assert meta3["from_cache"] and "warnings" not in meta3
 
 
-def test_quiet_hides_the_loading_weights_bar(tiny_model, capfd):  # noqa: F811
+def test_quiet_hides_the_loading_weights_bar(tiny_model, capfd):
     load_encoder(str(tiny_model), show_progress=False)
     assert "Loading weights" not in capfd.readouterr().err
     load_encoder(str(tiny_model), show_progress=True)

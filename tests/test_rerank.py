@@ -12,7 +12,7 @@ pytest.importorskip("lightgbm")
 pytest.importorskip("sklearn")
 pytest.importorskip("rapidfuzz")
 
-from align import Dictionary, Embeddings, InputError  # noqa: E402
+from align import AlignError, Dictionary, Embeddings, InputError  # noqa: E402
 from align.rerank import Reranker  # noqa: E402
 from align.rerank.crossfit import source_folds  # noqa: E402
 
@@ -105,7 +105,7 @@ def test_save_load_apply_gives_the_same_ranking(twins, tmp_path):
         s2, i2 = back.rank(src, tgt, rows, k=10)
         assert np.array_equal(ids, i2)
         np.testing.assert_allclose(scores, s2, rtol=1e-6, atol=1e-9)
-        assert back.get_params() == r.get_params()
+        assert back.params_json() == r.params_json()
         assert json.loads((tmp_path / model / "rerank.json").read_text())["format"] == "align-rerank"
     r.save(tmp_path / "logistic")  # saving over an existing reranker replaces it whole
     assert Reranker.load(tmp_path / "logistic").model == "logistic"
@@ -136,12 +136,14 @@ def test_translate_and_bad_input(twins, tmp_path):
     assert len(out[w]) == 3 and all(isinstance(t, str) for t, _ in out[w])
     with pytest.raises(InputError, match="not in the source vocabulary"):
         r.translate(src, tgt, ["zzzzzzzzz"])
-    with pytest.raises(InputError, match="k >= 10"):
-        Reranker(k=5)
-    with pytest.raises(InputError, match="unknown candidate map"):
-        Reranker(maps="procrustes,nope")
-    with pytest.raises(InputError, match="unknown feature group"):
-        Reranker(exclude=("spelling",))
+    for bad, message in (({"k": 5}, "k >= 10"), ({"maps": "procrustes,nope"}, "unknown candidate map"),
+                         ({"exclude": ("spelling",)}, "unknown feature group"),
+                         ({"model": "forest"}, "unknown reranking model"),
+                         ({"encoder": str(tmp_path / "no-such-model")}, "no such model directory")):
+        r = Reranker(**bad)  # parameters are stored as given, checked by fit
+        assert all(getattr(r, n) == v for n, v in bad.items())
+        with pytest.raises(AlignError, match=message):  # InputError; BridgeError for the encoder
+            r.fit(src, tgt, train)
     with pytest.raises(InputError, match="not a reranker directory"):
         Reranker.load(tmp_path)
 
@@ -195,6 +197,21 @@ def test_import_align_loads_no_reranking_library():
     assert out.stdout.strip() == "[]"
 
 
+def test_bagged_lightgbm_saves_and_loads(twins, tmp_path):
+    """bags > 1: the mean of several LightGBM models on random query subsets, saved as one JSON list."""
+    src, tgt, train, test = twins
+    rows = np.array([src.index[s] for s, _ in test.pairs])
+    r = _fit(src, tgt, train, model_params={"num_rounds": 30, "bags": 3})
+    assert len(r.model_.boosters_) == 3
+    scores, ids = r.rank(src, tgt, rows, k=10)
+    r.save(tmp_path / "bags")
+    back = Reranker.load(tmp_path / "bags")
+    s2, i2 = back.rank(src, tgt, rows, k=10)
+    assert np.array_equal(ids, i2)
+    np.testing.assert_allclose(scores, s2, rtol=1e-6, atol=1e-9)
+    assert r.evaluate(src, tgt, test)["precision_at_1"] >= 90.0
+
+
 def test_cli_rerank_options_default_to_the_library():
     import click
 
@@ -206,6 +223,8 @@ def test_cli_rerank_options_default_to_the_library():
     got = {p.name: p.get_default(ctx) for p in cmd.params}
     assert got["rerank_k"] == DEFAULT_K and got["rerank_model"] == DEFAULT_MODEL
     assert got["rerank_maps"] == " ".join(DEFAULT_MAPS) and got["rerank"] is False
+    assert got["rerank_encoder"] == Reranker.defaults()["encoder"] is None
+    assert got["rerank_encoder_layers"] == Reranker.defaults()["encoder_layers"] is None
 
 
 def test_an_extra_space_adds_the_encoder_features(twins, tmp_path):
@@ -230,3 +249,37 @@ def test_an_extra_space_adds_the_encoder_features(twins, tmp_path):
     rows = np.array([src.index[s] for s, _ in test.pairs])
     a, b = rx.rank(src, tgt, rows, extra=(es, et)), back.rank(src, tgt, rows, extra=(es, et))
     assert np.array_equal(a[1], b[1])
+
+
+def test_cli_rerank_encoder_feature_set(twins, tiny_model, tmp_path):
+    """`--rerank-encoder MODEL` (align bridge's --model) adds the encoder feature group from the CLI; the
+    saved reranker names its encoder and translate / bli-eval encode the words they need again."""
+    from conftest import run_cli, write_vec
+
+    src, tgt, train, test = twins
+    s = write_vec(tmp_path / "src.vec", src.words, src.vectors)
+    t = write_vec(tmp_path / "tgt.vec", tgt.words, tgt.vectors)
+    train.save(tmp_path / "train.txt")
+    test.save(tmp_path / "test.txt")
+    out = tmp_path / "out"
+    args = ["procrustes", "xx", "yy", "--src-emb", s, "--tgt-emb", t, "--dico-train", tmp_path / "train.txt",
+            "--dico-eval", tmp_path / "test.txt", "--refine", "0", "--no-cache", "--rerank", "--rerank-k", "10",
+            "--rerank-maps", "procrustes", "--json", "--quiet"]
+    res = run_cli([*args, "--rerank-encoder", tiny_model, "--rerank-encoder-layers", "0-2", "--output", out])
+    assert res.exit_code == 0, res.stderr
+    m = json.loads(res.stdout)
+    assert any(n.startswith("encoder.") for n in m["rerank"]["importances"])
+    assert m["rerank"]["params"]["encoder"] == str(tiny_model) and m["rerank"]["params"]["encoder_layers"] == "0-2"
+    assert m["eval"]["rerank"]["n_queries"] == 80
+    word = test.pairs[0][0]
+    tr = run_cli(["translate", out, word, "--src-emb", s, "--tgt-emb", t, "-k", "3", "--json"])
+    assert tr.exit_code == 0, tr.stderr
+    assert len(json.loads(tr.stdout)["translations"][word]) == 3
+    again = run_cli(["bli-eval", "--src-emb", s, "--tgt-emb", t, "--dico", tmp_path / "test.txt", "--mapping", out,
+                     "--json", "--quiet"])
+    assert again.exit_code == 0, again.stderr
+    assert json.loads(again.stdout)["results"]["rerank"]["precision_at_1"] == m["eval"]["rerank"]["precision_at_1"]
+    bad = run_cli([*args, "--rerank-encoder", tmp_path / "no-such-model"])
+    assert bad.exit_code == 2 and "no such model directory" in bad.stderr and "Traceback" not in bad.stderr
+    lone = run_cli([*args[:-7], "--json", "--quiet", "--rerank-encoder", tiny_model])
+    assert lone.exit_code == 2 and "need --rerank" in lone.stderr

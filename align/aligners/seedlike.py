@@ -40,11 +40,14 @@ def seed_likeness(Y: np.ndarray, positives: np.ndarray, *, seed: int = 0, iterat
     labels = np.r_[np.ones(len(positives)), np.zeros(n_neg)].astype(np.float32)
     w = np.zeros(F.shape[1], dtype=np.float32)
     b = 0.0
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-(F @ w + b)))
-        g = p - labels
-        w -= lr * (F.T @ g / len(labels) + l2 * w)
-        b -= lr * float(g.mean())
+    from ..device import small_linalg
+
+    with small_linalg():  # hundreds of small matrix-vector products: BLAS threads only wait on each other
+        for _ in range(iterations):
+            p = 1.0 / (1.0 + np.exp(-(F @ w + b)))
+            g = p - labels
+            w -= lr * (F.T @ g / len(labels) + l2 * w)
+            b -= lr * float(g.mean())
     return np.asarray(Y, dtype=np.float64) @ w.astype(np.float64) + b
 
 

@@ -53,11 +53,18 @@ P, R = ProcrustesAligner, RCSLSAligner
             help="Reranking: each candidate map's CSLS top-k joins a query's candidates.")
 @api_option(Reranker, "maps", "--rerank-maps", help="Reranking: candidate maps (procrustes, multistep, refined, rcsls).")
 @api_option(Reranker, "model", "--rerank-model", type=click.Choice(RERANK_MODELS), help="Reranking: the ranking model.")
+@api_option(Reranker, "encoder", "--rerank-encoder", metavar="MODEL",
+            help="Reranking: also use a multilingual encoder's word vectors (align bridge's --model: a Hugging "
+                 "Face name or a local directory) as one more feature set; saved with the reranker and used "
+                 "again by translate / bli-eval.")
+@api_option(Reranker, "encoder_layers", "--rerank-encoder-layers",
+            help="Reranking: the encoder's hidden-state layers to average, e.g. 0-4 [default: the lower half].")
 @approx_option
 @common_output
 def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
                    refine_vocab, whiten, reweight, refine_filter, epochs, lr, orthogonal, normalize, max_vocab,
-                   output, seed, no_cache, rerank, rerank_k, rerank_maps, rerank_model, approx, as_json, quiet):
+                   output, seed, no_cache, rerank, rerank_k, rerank_maps, rerank_model, rerank_encoder,
+                   rerank_encoder_layers, approx, as_json, quiet):
     """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
     import time
 
@@ -77,8 +84,13 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
             eval_path = resolve_dictionary(src_lang, tgt_lang, None, "test")
         except AlignError:
             eval_path = None
-    reranker = (Reranker(k=rerank_k, maps=rerank_maps, model=rerank_model, seed=seed, show_progress=not quiet)
-                if rerank else None)  # checks the options before anything is loaded
+    reranker = None
+    if rerank:
+        reranker = Reranker(k=rerank_k, maps=rerank_maps, model=rerank_model, seed=seed, encoder=rerank_encoder,
+                            encoder_layers=rerank_encoder_layers, show_progress=not quiet)
+        reranker.validate()  # checks the options before anything is loaded
+    elif rerank_encoder or rerank_encoder_layers:
+        raise click.UsageError("--rerank-encoder and --rerank-encoder-layers need --rerank")
     src, tgt = load_pair(src_path, tgt_path, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
     seeds = build_seeds(train_spec, src, tgt)

@@ -75,10 +75,14 @@ def run_alignment(src: Embeddings, tgt: Embeddings, seeds: Dictionary | None = N
             from ..errors import InputError
 
             raise InputError("reranking needs a seed dictionary")
-        reranker.fit(src, tgt, seeds)
+        extra = None
+        if reranker.encoder:  # encode once: the seed words and the test's source words
+            queries = [s for s, _ in dico_eval.pairs] if dico_eval is not None else []
+            extra = reranker.encode(src, tgt, seeds.pairs, queries)
+        reranker.fit(src, tgt, seeds, extra)
         metrics["rerank"] = reranker.summary()
         if dico_eval is not None:
-            metrics["eval"]["rerank"] = reranker.evaluate(src, tgt, dico_eval)
+            metrics["eval"]["rerank"] = reranker.evaluate(src, tgt, dico_eval, extra)
     if output is not None:
         metrics["seconds"] = round(time.perf_counter() - started, 3)
         metrics["device"] = describe_device()

@@ -15,7 +15,7 @@ from ..errors import InputError
 
 REFINE_ROUNDS = 3
 REFINE_VOCAB = 8000
-RCSLS_EPOCHS = 5
+RCSLS_EPOCHS = 10
 RCSLS_NEGATIVES = 20000
 
 MapFit = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, "np.ndarray | None"]]

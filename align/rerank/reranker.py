@@ -6,6 +6,7 @@ Parameters are stored as given; what fit learns ends with an underscore.
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import time
@@ -27,11 +28,13 @@ from .models import MODELS, make_model, require
 
 # The defaults, read by the CLI too (one definition).
 DEFAULT_K = 30
-DEFAULT_MAPS: tuple[str, ...] = ("multistep", "refined")
+DEFAULT_MAPS: tuple[str, ...] = ("multistep", "rcsls")
 DEFAULT_MODEL = "lightgbm"
 DEFAULT_FOLDS = 5
 FORMAT_VERSION = 1
 EXTRA_MAP = "procrustes"  # the map fitted in an extra space (e.g. the bridge encoder's)
+ENCODE_VOCAB = 20000  # with an encoder: each side's most frequent words it encodes (plus seeds and queries)
+RUN_PARAMS = ("score_folds", "keep_crossfit", "threads", "show_progress")  # how to run, not what is fitted
 
 
 class Reranker:
@@ -52,27 +55,76 @@ class Reranker:
     def __init__(self, k: int = DEFAULT_K, maps: Sequence[str] | str = DEFAULT_MAPS, model: str = DEFAULT_MODEL,
                  folds: int = DEFAULT_FOLDS, seed: int = 0, *, normalize=DEFAULT_STEPS, csls_k: int = 10,
                  depth: int = 100, exclude: Sequence[str] = (), model_params: dict | None = None,
+                 encoder: str | None = None, encoder_layers: str | None = None, encode_vocab: int = ENCODE_VOCAB,
                  score_folds: bool = True, keep_crossfit: bool = False, threads: int = 0,
                  show_progress: bool = False):
-        if k < 10:
-            raise InputError(f"the reranker needs k >= 10 candidates per map (P@10 is reported), got {k}")
-        if model not in MODELS:
-            raise InputError(f"unknown reranking model {model!r}; choose from {', '.join(MODELS)}")
-        unknown = [g for g in exclude if g not in GROUPS]
-        if unknown:
-            raise InputError(f"unknown feature group {unknown[0]!r}; choose from {', '.join(GROUPS)}")
-        parse_maps(maps)
-        self.k, self.maps, self.model, self.folds, self.seed = k, maps, model, folds, seed
-        self.normalize, self.csls_k, self.depth = normalize, csls_k, depth
-        self.exclude, self.model_params, self.score_folds = exclude, model_params, score_folds
-        self.keep_crossfit, self.threads, self.show_progress = keep_crossfit, threads, show_progress
+        arguments = dict(locals())
+        for name in self.param_names():  # stored as given; `validate` (called by fit) checks them
+            setattr(self, name, arguments[name])
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The constructor's parameter names, in order."""
+        return [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """Every parameter's default: the one definition the CLI reads too."""
+        return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
 
     def get_params(self) -> dict:
-        return {"k": self.k, "maps": list(parse_maps(self.maps)), "model": self.model, "folds": self.folds,
-                "seed": self.seed, "normalize": list(parse_steps(self.normalize)), "csls_k": self.csls_k,
-                "depth": self.depth, "exclude": list(self.exclude), "model_params": self.model_params}
+        """The constructor arguments, as given."""
+        return {name: getattr(self, name) for name in self.param_names()}
+
+    def validate(self) -> None:
+        """Raise InputError for a parameter that cannot work, BridgeError for a missing encoder directory
+        (called by `fit`; the CLI calls it before loading anything)."""
+        if self.k < 10:
+            raise InputError(f"the reranker needs k >= 10 candidates per map (P@10 is reported), got {self.k}")
+        if self.model not in MODELS:
+            raise InputError(f"unknown reranking model {self.model!r}; choose from {', '.join(MODELS)}")
+        unknown = [g for g in self.exclude if g not in GROUPS]
+        if unknown:
+            raise InputError(f"unknown feature group {unknown[0]!r}; choose from {', '.join(GROUPS)}")
+        parse_maps(self.maps)
+        parse_steps(self.normalize)
+        if self.encode_vocab is not None and self.encode_vocab < 1:
+            raise InputError(f"the encoder vocabulary needs at least 1 word, got {self.encode_vocab}")
+        if self.encoder:
+            from ..bridge.extract import check_source
+
+            check_source(self.encoder)
+
+    def params_json(self) -> dict:
+        """The parameters that define the fitted reranker, in JSON form (rerank.json)."""
+        p = {n: v for n, v in self.get_params().items() if n not in RUN_PARAMS}
+        p.update(maps=list(parse_maps(self.maps)), normalize=list(parse_steps(self.normalize)),
+                 exclude=list(self.exclude))
+        return p
 
     # ---- spaces ------------------------------------------------------------------------------------
+    def encode(self, src: Embeddings, tgt: Embeddings, seeds: Sequence[tuple[str, str]],
+               queries: Sequence[str] = ()) -> tuple[Embeddings, Embeddings]:
+        """The `encoder`'s word vectors (align.bridge, isolated words) of each side's `encode_vocab` most
+        frequent words and the seed words, plus the source words `queries`: the extra space of `fit`."""
+        from ..bridge.comparison import encoder_vocabulary
+        from ..bridge.extract import encode_words
+
+        if not self.encoder:
+            raise InputError("the reranker has no encoder")
+        vs = encoder_vocabulary(src, self.encode_vocab, [s for s, _ in seeds], list(queries))
+        vt = encoder_vocabulary(tgt, self.encode_vocab, [t for _, t in seeds])
+        kw = {"model": self.encoder, "layers": self.encoder_layers, "show_progress": self.show_progress}
+        return encode_words(vs, **kw), encode_words(vt, **kw)
+
+    def _extra_for(self, src: Embeddings, tgt: Embeddings, extra, queries: Sequence[str]):
+        """`extra` as given, or the encoder's vectors when the reranker was fitted with an encoder."""
+        if not self.has_extra_ or extra is not None:
+            return extra
+        if not self.encoder:
+            raise InputError("this reranker was fitted with an extra space (e.g. an encoder): pass it again")
+        return self.encode(src, tgt, self.seed_words_, queries)
+
     def _extra_space(self, src: Embeddings, tgt: Embeddings, extra, fit: bool) -> ExtraSpace | None:
         if extra is None:
             return None
@@ -108,14 +160,18 @@ class Reranker:
         """Cross-fit the features of the seed queries, learn the ranking model, fit the maps on all seeds.
 
         `extra`: (source, target) Embeddings of another space holding (some of) the same words, e.g. the
-        bridge encoder's vectors; its Procrustes map's scores become the `encoder` feature group."""
+        bridge encoder's vectors; its Procrustes map's scores become the `encoder` feature group. With an
+        `encoder` and no `extra`, its vectors are computed here (`encode`)."""
         start = time.perf_counter()
+        self.validate()
         require(self.model)
         if src.dim != tgt.dim:
             raise InputError(f"dimension mismatch: source vectors have {src.dim} dimensions, target vectors {tgt.dim}")
         pairs = seeds.indices(src, tgt)
         if len(pairs) == 0:
             raise InputError("no seed pair has both words in the vocabularies", seeds.path or seeds.name or None)
+        if extra is None and self.encoder:
+            extra = self.encode(src, tgt, [(src.words[int(a)], tgt.words[int(b)]) for a, b in pairs])
         steps = parse_steps(self.normalize)
         self.src_norm_, self.tgt_norm_ = Normalizer(steps), Normalizer(steps)
         X, Y = self.src_norm_.fit_transform(src.vectors), self.tgt_norm_.fit_transform(tgt.vectors)
@@ -211,11 +267,11 @@ class Reranker:
         if not hasattr(self, "model_"):
             raise InputError("the reranker is not fitted")
 
-    def view(self, src: Embeddings, tgt: Embeddings, extra=None) -> View:
-        """The maps fitted on all seeds applied to `src` and `tgt` (normalised as at fit time)."""
+    def view(self, src: Embeddings, tgt: Embeddings, extra=None, queries: Sequence[str] = ()) -> View:
+        """The maps fitted on all seeds applied to `src` and `tgt` (normalised as at fit time); with an
+        encoder and no `extra`, the source words `queries` are encoded too."""
         self._check_fitted()
-        if self.has_extra_ and extra is None:
-            raise InputError("this reranker was fitted with an extra space (e.g. an encoder): pass it again")
+        extra = self._extra_for(src, tgt, extra, queries)
         X, Y = self.src_norm_.transform(src.vectors), self.tgt_norm_.transform(tgt.vectors)
         space = self._extra_space(src, tgt, extra, fit=False) if self.has_extra_ else None
         seeds = Dictionary(self.seed_words_).indices(src, tgt)
@@ -226,8 +282,9 @@ class Reranker:
     def candidates(self, src: Embeddings, tgt: Embeddings, rows: np.ndarray, extra=None,
                    view: View | None = None) -> Pairs:
         """Candidate pairs with features for the source rows `rows` (sorted, distinct)."""
-        view = self.view(src, tgt, extra) if view is None else view
-        return candidate_pairs(view, np.asarray(rows, dtype=np.int64), self.k, src.words, tgt.words)
+        rows = np.asarray(rows, dtype=np.int64)
+        view = self.view(src, tgt, extra, [src.words[int(i)] for i in rows]) if view is None else view
+        return candidate_pairs(view, rows, self.k, src.words, tgt.words)
 
     def predict(self, pairs: Pairs) -> np.ndarray:
         """The model's score of each (query, candidate) pair: higher ranks first."""
@@ -294,7 +351,7 @@ class Reranker:
                 np.save(tmp / f"{name}.W_tgt.npy", Wt)
             maps[name] = {"W": f"{name}.W.npy", "W_tgt": None if Wt is None else f"{name}.W_tgt.npy"}
         Dictionary(self.seed_words_).save(tmp / "seeds.txt")
-        meta = {"format": "align-rerank", "version": FORMAT_VERSION, "params": self.get_params(),
+        meta = {"format": "align-rerank", "version": FORMAT_VERSION, "params": self.params_json(),
                 "model_file": model_file, "feature_names": self.feature_names_, "maps": maps,
                 "has_extra": self.has_extra_, "src_normalize": self.src_norm_.to_json(),
                 "tgt_normalize": self.tgt_norm_.to_json(), "importances": self.importances_,
@@ -307,7 +364,7 @@ class Reranker:
     def summary(self) -> dict:
         """What a job reports about the fitted reranker: parameters, cross-fitted figures, importances, time."""
         self._check_fitted()
-        return {"params": self.get_params(), "train": self.train_, "seed_pairs": len(self.seed_words_),
+        return {"params": self.params_json(), "train": self.train_, "seed_pairs": len(self.seed_words_),
                 "importances": dict(sorted(self.importances_.items(), key=lambda kv: -kv[1])),
                 "timing": self.timing_}
 
@@ -327,9 +384,8 @@ class Reranker:
         if meta.get("format") != "align-rerank":
             raise InputError("not an align reranker", str(meta_path))
         p = meta["params"]
-        r = cls(k=p["k"], maps=p["maps"], model=p["model"], folds=p["folds"], seed=p["seed"],
-                normalize=p["normalize"], csls_k=p["csls_k"], depth=p["depth"], exclude=p["exclude"],
-                model_params=p["model_params"])
+        known = set(cls.param_names())
+        r = cls(**{n: v for n, v in p.items() if n in known})
 
         def matrix(name: str | None):
             if name is None:
