@@ -30,7 +30,7 @@ No test pair reaches a fit: every training pair that a test dictionary lists, in
 is withheld (the MUSE fr-en training split holds 595 of the en→fr test pairs reversed, en-fr 912
 of the fr→en ones); one shared space per setting then serves all six directions.
 
-    python benchmarks/bench_multi.py [--only tune|rounds|steps|induction|reweight|filter|final|fr-fi]
+    python benchmarks/bench_multi.py [--only tune|rounds|steps|induction|reweight|filter|hub|final|fr-fi]
 """
 from __future__ import annotations
 
@@ -75,6 +75,11 @@ INDUCTION_GRID = [{}, {"refine_vocab": 15000}, {"refine_vocab": 5000}, {"induced
 REWEIGHT_GRID = [{}, {"whiten": True, "reweight": 0.0}, {"whiten": True, "reweight": 0.25}]
 # Sixth stage: the seed-likeness filter on induced pairs (the bilingual default percentile 25, and a looser 10).
 FILTER_GRID = [{}, {"refine_filter": 25}, {"refine_filter": 10}]
+# Seventh stage: hub mode (every language onto English) with Procrustes + refinement maps and with RCSLS maps,
+# against the joint defaults.
+HUB_GRID = [{}, {"mode": "hub", "hub": "en"}, {"mode": "hub", "hub": "en", "hub_method": "rcsls"}]
+# The hub configuration reported beside the defaults on the test pairs (it wins the zero-shot dev score).
+RCSLS_HUB = {"mode": "hub", "hub_method": "rcsls"}
 
 
 def load_kit() -> tuple[dict, dict, dict]:
@@ -127,9 +132,9 @@ def tune(spaces: dict, train: dict, grid: list[dict] = TUNE_GRID) -> tuple[list[
     rows = []
     for config in grid:
         t0 = time.perf_counter()
-        zero = MultiAligner(mode="joint", **config).fit(spaces, muse)
+        zero = MultiAligner(**{"mode": "joint", **config}).fit(spaces, muse)
         z = csls_p1(zero.pair("fr", "fi"), spaces, "fr", "fi", train[("fr", "fi")])["precision_at_1"]
-        full = MultiAligner(mode="joint", **config).fit(spaces, dev)
+        full = MultiAligner(**{"mode": "joint", **config}).fit(spaces, dev)
         a = csls_p1(full.pair("en", "fr"), spaces, "en", "fr", en_fr_dev)["precision_at_1"]
         b = csls_p1(full.pair("fr", "fi"), spaces, "fr", "fi", fr_fi_dev)["precision_at_1"]
         rows.append((config, z, a, b, float(np.mean([z, a, b])), time.perf_counter() - t0))
@@ -193,7 +198,8 @@ def fr_fi(spaces: dict, train: dict, test: dict) -> list[tuple]:
     pivot baseline of issue 22 was measured: every setting and mode, and the ZERO_SHOT settings."""
     fr_fi_test = {k: v for k, v in test.items() if set(k) == {"fr", "fi"}}
     runs = [("no fr-fi dictionary", "joint", {}), ("no fr-fi dictionary", "hub (pivot through en)", {"mode": "hub"}),
-            ("no fr-fi dictionary", f"joint, {ZERO_SHOT}", ZERO_SHOT), ("all dictionaries", "joint", {})]
+            ("no fr-fi dictionary", f"joint, {ZERO_SHOT}", ZERO_SHOT),
+            ("no fr-fi dictionary", "hub (pivot through en), RCSLS maps", RCSLS_HUB), ("all dictionaries", "joint", {})]
     rows = []
     for setting, label, params in runs:
         dicos = train if setting == "all dictionaries" else {k: v for k, v in train.items() if k != ("fr", "fi")}
@@ -288,12 +294,13 @@ def render_final(rows: list[tuple]) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=["tune", "rounds", "steps", "induction", "reweight", "filter", "final", "fr-fi"],
+    ap.add_argument("--only", choices=["tune", "rounds", "steps", "induction", "reweight", "filter", "hub", "final",
+                                       "fr-fi"],
                     default=None,
                     help="tune: the settings grid; rounds: refinement rounds for the library's defaults; steps: "
                          "balance of induced-only pairs and the multi-step framework; induction: induced pairs' "
                          "vocabulary and weight; reweight: the multi-step framework's re-weighting; filter: the "
-                         "seed-likeness filter; final: test; "
+                         "seed-likeness filter; hub: hub mode with Procrustes or RCSLS maps; final: test; "
                          "fr-fi: fr↔fi with only its own test pairs withheld")
     args = ap.parse_args()
     if not KIT.is_dir():
@@ -318,6 +325,9 @@ def main() -> None:
     if args.only in (None, "filter"):
         rows, winner = tune(spaces, train, FILTER_GRID)
         write_section("Many languages: filtered induced pairs (issue 22)", render_steps(rows, winner, "filter"))
+    if args.only in (None, "hub"):
+        rows, winner = tune(spaces, train, HUB_GRID)
+        write_section("Many languages: hub mode with RCSLS maps (issue 22)", render_steps(rows, winner, "hub"))
     if args.only in (None, "final"):
         write_section("Many languages: pivot and joint BLI (issue 22)", render_final(final(spaces, train, test)))
     if args.only in (None, "fr-fi"):

@@ -76,6 +76,19 @@ def test_hub_mode_pivots(three):
     assert np.array_equal(mm["b"].W, np.eye(DIM, dtype=np.float32))
 
 
+def test_hub_mode_with_rcsls_maps_pivots_and_records_its_method(three, tmp_path):
+    dicos = {("a", "b"): dico("a", "b", TRAIN), ("c", "b"): dico("c", "b", TRAIN)}
+    aligner = MultiAligner(mode="hub", hub="b", hub_method="rcsls")
+    mm = aligner.fit(three, dicos)
+    for src, tgt in DIRECTIONS:
+        assert p1(mm, three, src, tgt) == 100.0, (src, tgt)
+    assert aligner.history_[0]["language"] == "a" and aligner.history_[0]["rounds"]  # RCSLS's epochs
+    mm.save(tmp_path / "space")
+    back = MultiMapping.load(tmp_path / "space")
+    assert back.info["params"]["hub_method"] == "rcsls"
+    assert p1(back, three, "a", "c") == 100.0
+
+
 def test_joint_beats_a_wrong_start(three):
     """GPA raises the fit's criterion monotonically from any start, up to the truth in a noiseless triangle."""
     rng = np.random.default_rng(1)
@@ -153,6 +166,7 @@ def test_pair_needs_mappings_into_a_shared_space(three):
     ({}, {("a", "b"): TRAIN}, "no chain of dictionaries links c to a"),
     ({"mode": "hub", "hub": "a"}, {("a", "b"): TRAIN, ("b", "c"): TRAIN}, "c has none"),
     ({"hub": "z"}, {("a", "b"): TRAIN}, "hub 'z'"),
+    ({"mode": "hub", "hub_method": "gpa"}, {("a", "b"): TRAIN}, "unknown hub method 'gpa'"),
     ({}, {}, "at least one dictionary"),
 ])
 def test_bad_input_is_one_clear_error(three, kwargs, dicos, message):

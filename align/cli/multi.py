@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..multi import MODES, MultiAligner
+from ..multi import HUB_METHODS, MODES, MultiAligner
 from .common import api_option, common_output, echo_json, format_bli_table, max_vocab_option, resolve_vectors
 
 M = MultiAligner
@@ -52,7 +52,10 @@ def parse_dictionaries(items: tuple[str, ...], option: str) -> dict[tuple[str, s
               help="A test dictionary: BLI of SRC→TGT through the shared space, NN and CSLS (repeat).")
 @api_option(M, "mode", type=click.Choice(MODES),
             help="joint: all maps fitted together (GPA) and refined on pairs induced for every language pair; "
-                 "hub: each language onto the hub by Procrustes + refinement.")
+                 "hub: each language onto the hub by a bilingual map (--hub-method).")
+@api_option(M, "hub_method", type=click.Choice(HUB_METHODS),
+            help="Hub mode: procrustes (orthogonal, with --refine rounds of self-learning) or rcsls (a linear map "
+                 "trained for CSLS retrieval).")
 @api_option(M, "hub", type=str, help="The language whose space is the shared space [default: the language with "
                                      "dictionaries to the most others].")
 @api_option(M, "refine", type=click.IntRange(min=0), help="Rounds of (multilingual) self-learning.")
@@ -79,7 +82,7 @@ def parse_dictionaries(items: tuple[str, ...], option: str) -> dict[tuple[str, s
               help="Write the shared space here: multi.json, one mapping folder per language, metrics.json.")
 @click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
 @common_output
-def multi_cmd(langs, dicos, evals, mode, hub, refine, refine_vocab, induced_weight, balance, balance_induced,
+def multi_cmd(langs, dicos, evals, mode, hub, hub_method, refine, refine_vocab, induced_weight, balance, balance_induced,
               refine_filter, whiten, reweight, normalize, max_vocab, output, no_cache, as_json, quiet):
     """One shared space for several languages from any set of bilingual dictionaries.
 
@@ -91,7 +94,7 @@ def multi_cmd(langs, dicos, evals, mode, hub, refine, refine_vocab, induced_weig
     vectors = parse_languages(langs)
     _, metrics = run_multi(vectors, parse_dictionaries(dicos, "--dico"), evals=parse_dictionaries(evals, "--eval"),
                            output=output, max_vocab=max_vocab, cache=not no_cache, show_progress=not quiet,
-                           mode=mode, hub=hub, refine=refine, refine_vocab=refine_vocab,
+                           mode=mode, hub=hub, hub_method=hub_method, refine=refine, refine_vocab=refine_vocab,
                            induced_weight=induced_weight, balance=balance, balance_induced=balance_induced,
                            refine_filter=refine_filter, whiten=whiten, reweight=reweight,
                            normalize=parse_steps(normalize))

@@ -5,7 +5,7 @@ is an ordinary `Mapping` between any two of its languages.
 """
 from __future__ import annotations
 
-from .aligner import DEFAULT_MODE, DEFAULT_REFINE, MODES, MultiAligner
+from .aligner import DEFAULT_MODE, DEFAULT_REFINE, HUB_METHODS, MODES, MultiAligner
 from .mapping import MultiMapping
 
-__all__ = ["DEFAULT_MODE", "DEFAULT_REFINE", "MODES", "MultiAligner", "MultiMapping"]
+__all__ = ["DEFAULT_MODE", "DEFAULT_REFINE", "HUB_METHODS", "MODES", "MultiAligner", "MultiMapping"]

@@ -1,9 +1,9 @@
 """MultiAligner: one shared space for N languages from any set of bilingual dictionaries.
 
 Two modes:
-- `hub`: each language mapped onto the hub language by Procrustes with self-learning refinement
-  (the project's ProcrustesAligner, one bilingual fit per language); translation between two
-  non-hub languages then pivots through the hub's space.
+- `hub`: each language mapped onto the hub language by a bilingual aligner: Procrustes with
+  self-learning refinement (ProcrustesAligner) or RCSLS (`hub_method`), one fit per language;
+  translation between two non-hub languages then pivots through the hub's space.
 - `joint`: all maps fitted together on every dictionary by generalized Procrustes analysis
   (align.multi.gpa), then refined together: each round induces mutual-CSLS pairs for *every*
   pair of languages, dictionaries or not, and refits all maps on the seeds plus those pairs
@@ -22,6 +22,7 @@ import numpy as np
 
 from .._io import progress as _progress
 from ..aligners.procrustes import ProcrustesAligner
+from ..aligners.rcsls import RCSLSAligner
 from ..aligners.seedlike import seed_like_mask
 from ..errors import InputError
 from ..search.induction import REFINE_VOCAB, induce
@@ -32,6 +33,7 @@ from .multistep import shared_maps, whitened, whitenings
 from .mapping import MultiMapping, check_language_code
 
 MODES: tuple[str, ...] = ("joint", "hub")
+HUB_METHODS: tuple[str, ...] = ("procrustes", "rcsls")
 DEFAULT_MODE = "joint"
 DEFAULT_REFINE = 5  # rounds of (multilingual) self-learning, as for bilingual Procrustes
 # Defaults chosen on dev data carved from the kit's training dictionaries (benchmarks/bench_multi.py, RESULTS.md):
@@ -73,6 +75,9 @@ class MultiAligner:
 
     Parameters (stored unchanged; learnt state has a trailing underscore after `fit`):
     - `mode`: `joint` or `hub`.
+    - `hub_method`: hub mode: how each language is mapped onto the hub: `procrustes` (orthogonal, with
+      `refine` rounds of self-learning) or `rcsls` (a linear map trained for CSLS retrieval, RCSLSAligner's
+      defaults; `refine` is not used).
     - `hub`: the language whose normalised space is the shared space (its map is the identity);
       in hub mode every other language needs a dictionary with it. None: the language with
       dictionaries to the most others (the first given on a tie).
@@ -105,7 +110,8 @@ class MultiAligner:
                  refine: int = DEFAULT_REFINE, refine_vocab: int = REFINE_VOCAB, csls_k: int = 10,
                  criterion_words: int = 10000, max_iter: int = MAX_ITER, balance: bool = True,
                  balance_induced: bool = False, induced_weight: float = 0.5, refine_filter: float | None = None,
-                 whiten: bool = False, reweight: float = 0.5, show_progress: bool = False):
+                 whiten: bool = False, reweight: float = 0.5, hub_method: str = "procrustes",
+                 show_progress: bool = False):
         for name, value in locals().items():
             if name != "self":
                 setattr(self, name, value)
@@ -129,6 +135,8 @@ class MultiAligner:
         """Validate the parameters and inputs; return the hub language."""
         if self.mode not in MODES:
             raise InputError(f"unknown mode {self.mode!r}; choose from {', '.join(MODES)}")
+        if self.hub_method not in HUB_METHODS:
+            raise InputError(f"unknown hub method {self.hub_method!r}; choose from {', '.join(HUB_METHODS)}")
         for name in ("refine", "refine_vocab", "csls_k", "criterion_words", "max_iter"):
             value = getattr(self, name)
             low = 0 if name == "refine" else 1
@@ -216,7 +224,8 @@ class MultiAligner:
         return MultiMapping(mappings, info)
 
     def _fit_hub(self, spaces, dictionaries, hub: str) -> dict[str, Mapping]:
-        """Each language onto the hub by bilingual Procrustes + refinement, on its dictionaries with the hub."""
+        """Each language onto the hub by the bilingual `hub_method` (Procrustes + refinement, or RCSLS), on its
+        dictionaries with the hub."""
         hub_norm = Normalizer(parse_steps(self.normalize))
         hub_norm.fit_transform(spaces[hub].vectors)
         d = spaces[hub].dim
@@ -229,13 +238,18 @@ class MultiAligner:
                 if {src, tgt} == {lang, hub}:
                     part = dico if src == lang else dico.reversed()
                     seeds = part if seeds is None else seeds + part
-            aligner = ProcrustesAligner(normalize=self.normalize, refine=self.refine, refine_vocab=self.refine_vocab,
-                                        csls_k=self.csls_k, criterion_words=self.criterion_words)
+            if self.hub_method == "rcsls":
+                aligner = RCSLSAligner(normalize=self.normalize, k=self.csls_k)
+            else:
+                aligner = ProcrustesAligner(normalize=self.normalize, refine=self.refine,
+                                            refine_vocab=self.refine_vocab, csls_k=self.csls_k,
+                                            criterion_words=self.criterion_words)
             m = aligner.fit(spaces[lang], spaces[hub], seeds)
             mappings[lang] = Mapping(m.W, m.src_norm, None, {"history": aligner.history_})
             self.history_.append({"language": lang, "rounds": aligner.history_})
-            best[lang], converged[lang] = aligner.best_iteration_, aligner.converged_at_
-            if aligner.induced_ is not None:
+            best[lang] = aligner.best_iteration_
+            converged[lang] = getattr(aligner, "converged_at_", None)
+            if getattr(aligner, "induced_", None) is not None:
                 self.induced_pairs_[f"{lang}-{hub}"] = int(len(aligner.induced_.pairs))
         self.best_iteration_, self.converged_at_ = best, converged
         return {lang: mappings[lang] for lang in spaces}
