@@ -8,12 +8,12 @@ learns sits in attributes with a trailing underscore, the same for every aligner
 """
 from __future__ import annotations
 
-import inspect
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from .._params import Params
 from ..device import describe as describe_device
 from ..errors import InputError
 from ..search.induction import Induced
@@ -83,31 +83,12 @@ class Fitted:
     info: dict | None = None  # method-specific provenance for mapping.json
 
 
-class Aligner:
+class Aligner(Params):
     """Base of every aligner. Subclasses set `method` (their registry name) and `seedless`, store their
     constructor arguments with `self._store(locals())`, and implement `_validate()` and `_fit(prepared, src, tgt)`."""
 
     method: str = ""
     seedless: bool = False
-
-    @classmethod
-    def param_names(cls) -> list[str]:
-        """The constructor's parameter names, in order."""
-        return [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
-
-    @classmethod
-    def defaults(cls) -> dict:
-        """Every parameter's default: the one definition the CLI reads too."""
-        return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
-
-    def _store(self, arguments: dict) -> None:
-        """Store the constructor's arguments unchanged under their own names: `self._store(locals())`."""
-        for name in self.param_names():
-            setattr(self, name, arguments[name])
-
-    def get_params(self) -> dict:
-        """The constructor arguments, as given."""
-        return {name: getattr(self, name) for name in self.param_names()}
 
     def __repr__(self) -> str:
         defaults = self.defaults()

@@ -14,13 +14,13 @@ Two modes:
 """
 from __future__ import annotations
 
-import inspect
 import time
 from itertools import combinations
 
 import numpy as np
 
 from .._io import progress as _progress
+from .._params import Params
 from ..aligners.procrustes import ProcrustesAligner
 from ..aligners.rcsls import RCSLSAligner
 from ..aligners.seedlike import seed_like_mask
@@ -70,7 +70,7 @@ def _without(pairs: np.ndarray | None, seeds: np.ndarray) -> np.ndarray | None:
     return pairs[keep]
 
 
-class MultiAligner:
+class MultiAligner(Params):
     """Fit one orthogonal map per language into one shared space (see the module docstring).
 
     Parameters (stored unchanged; learnt state has a trailing underscore after `fit`):
@@ -112,18 +112,7 @@ class MultiAligner:
                  balance_induced: bool = False, induced_weight: float = 0.5, refine_filter: float | None = None,
                  whiten: bool = False, reweight: float = 0.5, hub_method: str = "procrustes",
                  show_progress: bool = False):
-        for name, value in locals().items():
-            if name != "self":
-                setattr(self, name, value)
-
-    @classmethod
-    def defaults(cls) -> dict:
-        """Every parameter's default: the one definition the CLI reads too."""
-        return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
-
-    def get_params(self) -> dict:
-        """The constructor's arguments, as given."""
-        return {name: getattr(self, name) for name in self.defaults()}
+        self._store(locals())
 
     def __repr__(self) -> str:
         defaults = self.defaults()

@@ -6,7 +6,6 @@ Parameters are stored as given; what fit learns ends with an underscore.
 """
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import time
@@ -16,6 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from .._io import progress as _progress
+from .._params import Params
 from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
 from ..errors import InputError
@@ -37,7 +37,7 @@ ENCODE_VOCAB = 20000  # with an encoder: each side's most frequent words it enco
 RUN_PARAMS = ("score_folds", "keep_crossfit", "threads", "show_progress")  # how to run, not what is fitted
 
 
-class Reranker:
+class Reranker(Params):
     """Learned reranking of CSLS translation candidates.
 
     - `k`: each candidate map's CSLS top-k joins the candidate list of a query (the list is their union);
@@ -58,23 +58,7 @@ class Reranker:
                  encoder: str | None = None, encoder_layers: str | None = None, encode_vocab: int = ENCODE_VOCAB,
                  score_folds: bool = True, keep_crossfit: bool = False, threads: int = 0,
                  show_progress: bool = False):
-        arguments = dict(locals())
-        for name in self.param_names():  # stored as given; `validate` (called by fit) checks them
-            setattr(self, name, arguments[name])
-
-    @classmethod
-    def param_names(cls) -> list[str]:
-        """The constructor's parameter names, in order."""
-        return [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
-
-    @classmethod
-    def defaults(cls) -> dict:
-        """Every parameter's default: the one definition the CLI reads too."""
-        return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
-
-    def get_params(self) -> dict:
-        """The constructor arguments, as given."""
-        return {name: getattr(self, name) for name in self.param_names()}
+        self._store(locals())  # stored as given; `validate` (called by fit) checks them
 
     def validate(self) -> None:
         """Raise InputError for a parameter that cannot work, BridgeError for a missing encoder directory

@@ -1,0 +1,28 @@
+"""Constructor parameters stored unchanged, after scikit-learn: one definition for the aligners, the
+reranker and the multilingual aligner, and the defaults the CLI reads."""
+from __future__ import annotations
+
+import inspect
+
+
+class Params:
+    """Subclasses call `self._store(locals())` in `__init__`; `get_params()` and `defaults()` read the signature."""
+
+    @classmethod
+    def param_names(cls) -> list[str]:
+        """The constructor's parameter names, in order."""
+        return [n for n in inspect.signature(cls.__init__).parameters if n != "self"]
+
+    @classmethod
+    def defaults(cls) -> dict:
+        """Every parameter's default: the one definition the CLI reads too."""
+        return {n: p.default for n, p in inspect.signature(cls.__init__).parameters.items() if n != "self"}
+
+    def _store(self, arguments: dict) -> None:
+        """Store the constructor's arguments unchanged under their own names: `self._store(locals())`."""
+        for name in self.param_names():
+            setattr(self, name, arguments[name])
+
+    def get_params(self) -> dict:
+        """The constructor arguments, as given."""
+        return {name: getattr(self, name) for name in self.param_names()}
