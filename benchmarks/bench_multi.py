@@ -78,6 +78,12 @@ FILTER_GRID = [{}, {"refine_filter": 25}, {"refine_filter": 10}]
 # Seventh stage: hub mode (every language onto English) with Procrustes + refinement maps and with RCSLS maps,
 # against the joint defaults.
 HUB_GRID = [{}, {"mode": "hub", "hub": "en"}, {"mode": "hub", "hub": "en", "hub_method": "rcsls"}]
+# The dev stages that change the defaults' parameters: --only name -> (RESULTS section title, grid).
+DEV_STAGES = {"steps": ("balance and the multi-step framework", STEP_GRID),
+              "induction": ("induced pairs", INDUCTION_GRID),
+              "reweight": ("multi-step re-weighting", REWEIGHT_GRID),
+              "filter": ("filtered induced pairs", FILTER_GRID),
+              "hub": ("hub mode with RCSLS maps", HUB_GRID)}
 # The hub configuration reported beside the defaults on the test pairs (it wins the zero-shot dev score).
 RCSLS_HUB = {"mode": "hub", "hub_method": "rcsls"}
 
@@ -313,21 +319,10 @@ def main() -> None:
         # second stage, on the same dev data: more refinement rounds for the defaults the first stage chose
         rows, winner = tune(spaces, train, [dict(refine=r) for r in ROUNDS])
         write_section("Many languages: choosing the refinement rounds (issue 22)", render_rounds(rows, winner))
-    if args.only in (None, "steps"):
-        rows, winner = tune(spaces, train, STEP_GRID)
-        write_section("Many languages: balance and the multi-step framework (issue 22)", render_steps(rows, winner))
-    if args.only in (None, "induction"):
-        rows, winner = tune(spaces, train, INDUCTION_GRID)
-        write_section("Many languages: induced pairs (issue 22)", render_steps(rows, winner, "induction"))
-    if args.only in (None, "reweight"):
-        rows, winner = tune(spaces, train, REWEIGHT_GRID)
-        write_section("Many languages: multi-step re-weighting (issue 22)", render_steps(rows, winner, "reweight"))
-    if args.only in (None, "filter"):
-        rows, winner = tune(spaces, train, FILTER_GRID)
-        write_section("Many languages: filtered induced pairs (issue 22)", render_steps(rows, winner, "filter"))
-    if args.only in (None, "hub"):
-        rows, winner = tune(spaces, train, HUB_GRID)
-        write_section("Many languages: hub mode with RCSLS maps (issue 22)", render_steps(rows, winner, "hub"))
+    for stage, (title, grid) in DEV_STAGES.items():
+        if args.only in (None, stage):
+            rows, winner = tune(spaces, train, grid)
+            write_section(f"Many languages: {title} (issue 22)", render_steps(rows, winner, stage))
     if args.only in (None, "final"):
         write_section("Many languages: pivot and joint BLI (issue 22)", render_final(final(spaces, train, test)))
     if args.only in (None, "fr-fi"):

@@ -148,20 +148,30 @@ def test_translate_and_bad_input(twins, tmp_path):
         Reranker.load(tmp_path)
 
 
-def test_cli_rerank_end_to_end(twins, tmp_path):
-    """`align procrustes … --rerank` reports eval.rerank beside eval.csls on the same queries and saves the
-    reranker with the mapping; `align translate` and `align bli-eval --mapping` re-apply it."""
-    from conftest import run_cli, write_vec
+def _rerank_cli_args(twins, tmp_path):
+    """The twins written as files, and `align procrustes … --rerank` arguments over them (json, quiet):
+    (source path, target path, arguments)."""
+    from conftest import write_vec
 
     src, tgt, train, test = twins
     s = write_vec(tmp_path / "src.vec", src.words, src.vectors)
     t = write_vec(tmp_path / "tgt.vec", tgt.words, tgt.vectors)
     train.save(tmp_path / "train.txt")
     test.save(tmp_path / "test.txt")
+    return s, t, ["procrustes", "xx", "yy", "--src-emb", s, "--tgt-emb", t, "--dico-train", tmp_path / "train.txt",
+                  "--dico-eval", tmp_path / "test.txt", "--refine", "0", "--no-cache", "--rerank", "--rerank-k", "10",
+                  "--rerank-maps", "procrustes", "--json", "--quiet"]
+
+
+def test_cli_rerank_end_to_end(twins, tmp_path):
+    """`align procrustes … --rerank` reports eval.rerank beside eval.csls on the same queries and saves the
+    reranker with the mapping; `align translate` and `align bli-eval --mapping` re-apply it."""
+    from conftest import run_cli
+
+    src, tgt, train, test = twins
+    s, t, args = _rerank_cli_args(twins, tmp_path)
     out = tmp_path / "out"
-    args = ["procrustes", "xx", "yy", "--src-emb", s, "--tgt-emb", t, "--dico-train", tmp_path / "train.txt",
-            "--dico-eval", tmp_path / "test.txt", "--refine", "0", "--no-cache", "--rerank", "--rerank-k", "10",
-            "--rerank-maps", "procrustes", "--output", out, "--json", "--quiet"]
+    args = [*args, "--output", out]
     res = run_cli(args)
     assert res.exit_code == 0, res.stderr
     m = json.loads(res.stdout)
@@ -254,17 +264,11 @@ def test_an_extra_space_adds_the_encoder_features(twins, tmp_path):
 def test_cli_rerank_encoder_feature_set(twins, tiny_model, tmp_path):
     """`--rerank-encoder MODEL` (align bridge's --model) adds the encoder feature group from the CLI; the
     saved reranker names its encoder and translate / bli-eval encode the words they need again."""
-    from conftest import run_cli, write_vec
+    from conftest import run_cli
 
     src, tgt, train, test = twins
-    s = write_vec(tmp_path / "src.vec", src.words, src.vectors)
-    t = write_vec(tmp_path / "tgt.vec", tgt.words, tgt.vectors)
-    train.save(tmp_path / "train.txt")
-    test.save(tmp_path / "test.txt")
+    s, t, args = _rerank_cli_args(twins, tmp_path)
     out = tmp_path / "out"
-    args = ["procrustes", "xx", "yy", "--src-emb", s, "--tgt-emb", t, "--dico-train", tmp_path / "train.txt",
-            "--dico-eval", tmp_path / "test.txt", "--refine", "0", "--no-cache", "--rerank", "--rerank-k", "10",
-            "--rerank-maps", "procrustes", "--json", "--quiet"]
     res = run_cli([*args, "--rerank-encoder", tiny_model, "--rerank-encoder-layers", "0-2", "--output", out])
     assert res.exit_code == 0, res.stderr
     m = json.loads(res.stdout)
