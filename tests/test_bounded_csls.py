@@ -64,7 +64,8 @@ def test_bounded_csls_equals_the_full_computation(space, n_queries, csls_k, monk
     queries = np.random.default_rng(1).permutation(len(src))[:n_queries]
     searched = []
     exact = bounded.exact_hubness
-    monkeypatch.setattr(bounded, "exact_hubness", lambda rows, base, k: searched.append(len(rows)) or exact(rows, base, k))
+    monkeypatch.setattr(bounded, "exact_hubness",
+                        lambda rows, base, k, **kw: searched.append(len(rows)) or exact(rows, base, k, **kw))
     scores, ids = bounded.csls_bounded(src, tgt, queries, 10, csls_k=csls_k)
     assert_exact(scores, ids, full_csls(src, tgt, queries, csls_k), 10)
     if n_queries < 1000:
@@ -83,6 +84,43 @@ def test_bounded_csls_second_pass_and_unstructured_data(monkeypatch):
     monkeypatch.setattr(bounded, "_reaching", lambda *a: calls.append(len(a[0])) or reaching(*a))
     scores, ids = bounded.csls_bounded(src, tgt, queries, 10)
     assert calls and calls[0] > 0
+    assert_exact(scores, ids, full_csls(src, tgt, queries), 10)
+
+
+def test_screened_topk_equals_the_fp32_search():
+    """The bfloat16 screen keeps every row's true top k (torch emulates bfloat16 where the CPU lacks it):
+    with no floor (the screen's own k-th score), with lower bounds from k random base rows, and with
+    rows whose floor is missing."""
+    from align.search.screened import screened_topk
+    from align.search.topk import faiss_knn
+
+    rng = np.random.default_rng(0)
+    src, tgt = _unit(rng.normal(size=(4000, 96))), _unit(rng.normal(size=(1200, 96)))  # dense top lists
+    ref_v, ref_i = faiss_knn(tgt, src, 10)
+    some = np.sort(rng.choice(len(src), (len(tgt), 10)), axis=1)
+    floor = np.einsum("id,ikd->ik", tgt, src[some]).min(axis=1)  # the smallest of 10 exact products
+    floor[::7] = -np.inf
+    for f in (None, floor, ref_v[:, -1]):  # the last: the tightest floor there is
+        v, i = screened_topk(tgt, src, 10, f)
+        np.testing.assert_allclose(v, ref_v, atol=1e-5)
+        differ = i != ref_i
+        assert differ.mean() < 0.005
+        exact = np.einsum("id,ikd->ik", tgt, src[i])
+        np.testing.assert_allclose(exact, ref_v, atol=1e-5)  # a differing id is a float32 tie
+
+
+def test_bounded_csls_through_the_screen(space, monkeypatch):
+    """The bounded search with its exact hubness terms from the screen: the brute-force answer."""
+    src, tgt = space
+    queries = np.random.default_rng(2).permutation(len(src))[:200]
+    monkeypatch.setattr(bounded, "screen_pays", lambda *a: True)
+    import align.search.screened as screened
+
+    calls = []
+    real = screened.screened_topk
+    monkeypatch.setattr(bounded, "screened_topk", lambda *a: calls.append(len(a[0])) or real(*a))
+    scores, ids = bounded.csls_bounded(src, tgt, queries, 10)
+    assert calls
     assert_exact(scores, ids, full_csls(src, tgt, queries), 10)
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from .._io import progress as _progress
 from .cells import Cells, n_cells_for
 from ..backend import get_backend
+from .screened import screen_pays, screened_topk
 from .topk import BUFFER_SCORES, _block_products, _Heaps, faiss_knn, top_rows
 
 NPROBE = 4  # cells probed for the lower bounds of every target
@@ -74,7 +75,9 @@ def csls_bounded(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int =
     clock = _Clock()
     cells = Cells(src, n_cells_for(len(src), NPROBE), seed=seed)
     clock("cells")
-    lower = _lower_bound(cells.topk(tgt, csls_k, NPROBE)[0])
+    probed = cells.topk(tgt, csls_k, NPROBE)[0]
+    lower, kth = _lower_bound(probed), probed[:, -1].copy()  # kth: a lower bound of each r_S's k-th cosine
+    del probed
     clock("bounds")
 
     # One pass over Q Tᵀ in blocks of queries: r_T of each query, and its KEEP best targets by the upper bound.
@@ -96,7 +99,7 @@ def csls_bounded(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int =
     def exact(rows: np.ndarray) -> None:
         todo = rows[np.isnan(r_src[rows])]
         if len(todo):
-            r_src[todo] = exact_hubness(tgt[todo], src, csls_k)
+            r_src[todo] = exact_hubness(tgt[todo], src, csls_k, floor=kth[todo])
 
     first = np.unique(u_ids[:, :k])
     exact(first)
@@ -112,7 +115,9 @@ def csls_bounded(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int =
     n_reach = len(cand)
     clock("candidates")
     if len(cand):  # tighter bounds for these from more cells; only those still reaching τ are searched
-        lower[cand] = np.maximum(lower[cand], _lower_bound(cells.topk(tgt[cand], csls_k, NPROBE_TIGHT)[0]))
+        tight = cells.topk(tgt[cand], csls_k, NPROBE_TIGHT)[0]
+        lower[cand] = np.maximum(lower[cand], _lower_bound(tight))
+        kth[cand] = np.maximum(kth[cand], tight[:, -1])
         cand = cand[_reaching_any(q, tgt[cand], lower[cand], tau)]
         clock("tight bounds")
         exact(cand)
@@ -142,9 +147,13 @@ class _Clock:
         return ", ".join(f"{n} {w:.2f} s ({c:.2f} s CPU)" for n, w, c in self.phases)
 
 
-def exact_hubness(rows: np.ndarray, base: np.ndarray, k: int) -> np.ndarray:
-    """r of each row against the whole base (mean of its k largest inner products), by faiss's blocked
-    product-and-heap search on the arrays themselves (no index copy; half the CPU time of a numpy pass)."""
+def exact_hubness(rows: np.ndarray, base: np.ndarray, k: int, floor: np.ndarray | None = None) -> np.ndarray:
+    """r of each row against the whole base (mean of its k largest inner products): by the bfloat16 screen
+    where the CPU has native bfloat16 products (align.search.screened; `floor`: lower bounds of each row's
+    k-th product, which spare it a top-k), else by faiss's blocked product-and-heap search on the arrays
+    themselves (no index copy; half the CPU time of a numpy pass)."""
+    if screen_pays(len(rows), len(base)):
+        return screened_topk(rows, base, int(k), floor)[0].mean(axis=1).astype(np.float32)
     return faiss_knn(rows, base, int(k))[0].mean(axis=1).astype(np.float32)
 
 
