@@ -122,7 +122,7 @@ def test_save_load_round_trip_and_swap(three, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["a", "b", "c", "multi.json"]  # swapped in whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["space"]  # nothing left beside it
     manifest = json.loads((out / "multi.json").read_text())
-    assert manifest["languages"] == ["a", "b", "c"] and manifest["info"]["mode"] == "joint"
+    assert manifest["languages"] == ["a", "b", "c"] and manifest["info"]["mode"] == "hub"  # the default
     back = MultiMapping.load(out)
     assert back.languages == ["a", "b", "c"] and back.info["hub"] == "b"
     x = three["a"].vectors[:5]
@@ -163,7 +163,8 @@ def test_pair_needs_mappings_into_a_shared_space(three):
     ({"balance": "yes"}, {("a", "b"): TRAIN}, "balance must be"),
     ({}, {("a", "q"): TRAIN}, "'q', which has no vectors"),
     ({}, {("a", "a"): TRAIN}, "two different languages"),
-    ({}, {("a", "b"): TRAIN}, "no chain of dictionaries links c to a"),
+    ({"mode": "joint"}, {("a", "b"): TRAIN}, "no chain of dictionaries links c to a"),
+    ({}, {("a", "b"): TRAIN}, "c has none"),
     ({"mode": "hub", "hub": "a"}, {("a", "b"): TRAIN, ("b", "c"): TRAIN}, "c has none"),
     ({"hub": "z"}, {("a", "b"): TRAIN}, "hub 'z'"),
     ({"mode": "hub", "hub_method": "gpa"}, {("a", "b"): TRAIN}, "unknown hub method 'gpa'"),

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from align.multi import MultiMapping
+from align.multi import MultiAligner, MultiMapping
 
 from conftest import run_cli, write_vec
 
@@ -64,7 +64,7 @@ def test_multi_command_json_output_and_pairs(kit, mode):
 def test_multi_text_output_and_rerun_replaces_the_folder(kit):
     tmp_path, files = kit
     out = tmp_path / "space"
-    first = run_cli(args(tmp_path, files, "--output", out, "-q"))
+    first = run_cli(args(tmp_path, files, "--mode", "joint", "--output", out, "-q"))
     assert first.exit_code == 0, first.stderr
     assert "joint space of a, b, c (hub b)" in first.stdout and "round 1" in first.stdout
     (out / "a" / "leftover.txt").write_text("x")
@@ -73,6 +73,21 @@ def test_multi_text_output_and_rerun_replaces_the_folder(kit):
     assert not (out / "a" / "leftover.txt").exists()  # swapped in whole
     assert json.loads((out / "metrics.json").read_text())["params"]["refine"] == 0
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_multi_default_is_the_rcsls_hub_and_names_unused_dictionaries(kit):
+    """The default (hub mode, RCSLS maps) cannot use a dictionary between two non-hub languages: it says so on
+    stderr and in the JSON, and the API's default is the CLI's."""
+    tmp_path, files = kit
+    res = run_cli(args(tmp_path, files, "--dico", f"a-c={tmp_path / 'a-c.txt'}", "--hub", "b", "--json"))
+    assert res.exit_code == 0, res.stderr
+    m = json.loads(res.stdout)
+    assert m["mode"] == "hub" and m["params"]["hub_method"] == "rcsls" and m["unused_dictionaries"] == ["a-c"]
+    assert "does not use the dictionaries between two non-hub languages (a-c)" in res.stderr
+    assert MultiAligner().get_params()["mode"] == "hub" and MultiAligner().hub_method == "rcsls"
+    joint = run_cli(args(tmp_path, files, "--dico", f"a-c={tmp_path / 'a-c.txt'}", "--mode", "joint", "--json"))
+    assert joint.exit_code == 0 and json.loads(joint.stdout)["unused_dictionaries"] == []
+    assert "non-hub" not in joint.stderr
 
 
 @pytest.mark.parametrize("extra, message", [

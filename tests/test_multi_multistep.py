@@ -38,7 +38,7 @@ def test_two_languages_give_the_bilingual_multistep_map():
     spaces = {"a": Embeddings([f"a{i}" for i in range(N)], (base @ rng.normal(size=(DIM, DIM))).astype(np.float32)),
               "b": Embeddings([f"b{i}" for i in range(N)],
                               (base @ rng.normal(size=(DIM, DIM)) + 0.3 * rng.normal(size=(N, DIM))).astype(np.float32))}
-    mm = MultiAligner(whiten=True, reweight=0.5, refine=0, normalize=()).fit(spaces, {("a", "b"): dico("a", "b", TRAIN)})
+    mm = MultiAligner(mode="joint", whiten=True, reweight=0.5, refine=0, normalize=()).fit(spaces, {("a", "b"): dico("a", "b", TRAIN)})
     rows = np.array(list(TRAIN))
     Wa, Wb = multistep(spaces["a"].vectors[rows], spaces["b"].vectors[rows], whiten=True, reweight=0.5)
     ours = mm["a"].W.astype(np.float64) @ mm["b"].W.astype(np.float64).T
@@ -52,7 +52,7 @@ def test_two_languages_give_the_bilingual_multistep_map():
 @pytest.mark.parametrize("balance_induced", [True, False])
 def test_whitened_joint_space_recovers_every_pair(three, balance_induced):
     dicos = {("a", "b"): dico("a", "b", TRAIN), ("c", "b"): dico("c", "b", TRAIN)}  # no a-c dictionary
-    aligner = MultiAligner(whiten=True, refine=2, refine_vocab=N, balance_induced=balance_induced)
+    aligner = MultiAligner(mode="joint", whiten=True, refine=2, refine_vocab=N, balance_induced=balance_induced)
     mm = aligner.fit(three, dicos)
     assert mm.info["params"]["whiten"] is True
     for src in "abc":
@@ -75,7 +75,7 @@ def test_balance_induced_scales_only_what_it_says(three):
     induced = {("a", "b"): pairs(100), ("b", "c"): pairs(300), ("a", "c"): pairs(500)}  # a-b, b-c: the seeds again
 
     def weights(**kw):
-        return {(s.a, s.b): s.weight for s in MultiAligner(induced_weight=0.5, **kw)._stats(X, seeds, induced)}
+        return {(s.a, s.b): s.weight for s in MultiAligner(mode="joint", induced_weight=0.5, **kw)._stats(X, seeds, induced)}
 
     assert weights(balance=False) == {("a", "b"): 100, ("b", "c"): 300, ("a", "c"): 250}
     assert weights(balance=True, balance_induced=True) == pytest.approx({("a", "b"): 650 / 3, ("b", "c"): 650 / 3, ("a", "c"): 650 / 3})
@@ -92,7 +92,7 @@ def test_balance_induced_scales_only_what_it_says(three):
 ])
 def test_bad_options(three, kwargs, message):
     with pytest.raises(InputError, match=message):
-        MultiAligner(**kwargs).fit(three, {("a", "b"): dico("a", "b", range(10)), ("c", "b"): dico("c", "b", TRAIN)})
+        MultiAligner(**{"mode": "joint", **kwargs}).fit(three, {("a", "b"): dico("a", "b", range(10)), ("c", "b"): dico("c", "b", TRAIN)})
 
 
 def test_refine_filter_keeps_dictionary_like_pairs():
@@ -106,8 +106,8 @@ def test_refine_filter_keeps_dictionary_like_pairs():
               for lang in "abc"}
     seeds = range(0, N // 2, 2)
     dicos = {("a", "b"): dico("a", "b", seeds), ("c", "b"): dico("c", "b", seeds)}
-    plain = MultiAligner(refine=1, refine_vocab=N).fit(spaces, dicos)
-    aligner = MultiAligner(refine=1, refine_vocab=N, refine_filter=25)
+    plain = MultiAligner(mode="joint", refine=1, refine_vocab=N).fit(spaces, dicos)
+    aligner = MultiAligner(mode="joint", refine=1, refine_vocab=N, refine_filter=25)
     mm = aligner.fit(spaces, dicos)
     assert mm.info["params"]["refine_filter"] == 25 and plain.info["params"]["refine_filter"] is None
     first = aligner.history_[0]
@@ -117,4 +117,4 @@ def test_refine_filter_keeps_dictionary_like_pairs():
     assert first["induced_pairs"]["a-c"] > 0.9 * N and N // 4 < first["kept_by_filter"]["a-c"] < 0.6 * N
     assert "kept_by_filter" not in plain.info["history"][0]
     with pytest.raises(InputError, match="refine_filter must be a percentile"):
-        MultiAligner(refine_filter=150).fit(spaces, dicos)
+        MultiAligner(mode="joint", refine_filter=150).fit(spaces, dicos)

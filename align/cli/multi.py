@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from ..multi import HUB_METHODS, MODES, MultiAligner
-from .common import api_option, common_output, echo_json, format_bli_table, max_vocab_option, resolve_vectors
+from .common import (api_option, common_output, echo_json, format_bli_table, max_vocab_option, resolve_vectors,
+                     warn)
 
 M = MultiAligner
 
@@ -98,6 +99,9 @@ def multi_cmd(langs, dicos, evals, mode, hub, hub_method, refine, refine_vocab, 
                            induced_weight=induced_weight, balance=balance, balance_induced=balance_induced,
                            refine_filter=refine_filter, whiten=whiten, reweight=reweight,
                            normalize=parse_steps(normalize))
+    if metrics.get("unused_dictionaries"):
+        warn(quiet, f"hub mode does not use the dictionaries between two non-hub languages "
+                    f"({', '.join(metrics['unused_dictionaries'])}); --mode joint does")
     if as_json:
         echo_json(metrics)
         return
