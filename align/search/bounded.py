@@ -25,7 +25,7 @@ import numpy as np
 from .._io import progress as _progress
 from .cells import Cells, n_cells_for
 from ..backend import get_backend
-from .screened import screen_pays, screened_topk
+from .screened import preload, screen_pays, screened_topk
 from .topk import BUFFER_SCORES, _block_products, _Heaps, faiss_knn, top_rows
 
 NPROBE = 4  # cells probed for the lower bounds of every target
@@ -72,6 +72,8 @@ def csls_bounded(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int =
     csls_k = int(min(csls_k, len(src), len(tgt)))
     if approx:
         return _approx(src, tgt, q, k, csls_k, seed)
+    if screen_pays(len(q) * k, len(src)):
+        preload()  # torch, for the exact r_S, imports while the cells and bounds are computed
     clock = _Clock()
     cells = Cells(src, n_cells_for(len(src), NPROBE), seed=seed)
     clock("cells")

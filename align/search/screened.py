@@ -48,6 +48,17 @@ def screen_pays(n_rows: int, n_base: int) -> bool:
     return n_rows * n_base >= MIN_PAIRS and bf16_native()
 
 
+def preload() -> None:
+    """Start importing torch in a background thread where the screen can run: the import (about a second)
+    then overlaps the work that precedes the screen instead of adding to it."""
+    import importlib
+    import sys
+    import threading
+
+    if bf16_native() and "torch" not in sys.modules:
+        threading.Thread(target=importlib.import_module, args=("torch",), name="align-import-torch").start()
+
+
 def screened_topk(rows: np.ndarray, base: np.ndarray, k: int, floor: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
     """The `k` largest inner products of each row among the base rows, best first, exact:
@@ -118,7 +129,7 @@ def _at_least(screen, thr_bits: np.ndarray, mask: np.ndarray) -> tuple[np.ndarra
     else:
         thr = torch.from_numpy(thr_bits).view(torch.bfloat16).float()
         mask[:, :m] = (screen.float() >= thr[:, None]).numpy()
-    words = np.flatnonzero(mask.reshape(-1).view(np.uint64))
+    words = np.flatnonzero(mask.reshape(-1).view(np.uint64) != 0)  # a bool array: numpy's fast nonzero
     hit_word, byte = np.nonzero(mask.reshape(-1, 8)[words])
     flat = words[hit_word] * 8 + byte
     return flat // mask.shape[1], flat % mask.shape[1]
