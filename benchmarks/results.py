@@ -36,8 +36,8 @@ def machine_description() -> str:
     import torch
 
     return (f"{info['nproc']} cores ({info['cpu']}), {info['ram']} RAM, Python {info['python']}, "
-            f"torch {torch.__version__} (CPU runs of `align` compute in numpy/OpenBLAS and faiss-cpu and do not "
-            f"import torch); load average at the start {info['load_before']}")
+            f"torch {torch.__version__} (CPU runs of `align` compute in numpy/OpenBLAS and faiss-cpu; torch only "
+            f"screens large exact CSLS searches in bfloat16 where the CPU has it); load average at the start {info['load_before']}")
 
 
 def replace_section(section: str, path: Path = RESULTS) -> None:
