@@ -61,6 +61,17 @@ def describe() -> str:
     return f"{dev}, faiss-{'gpu' if faiss_gpus() else 'cpu'}"
 
 
+def loaded_torch():
+    """The torch module if it is imported and its import has finished (align.search.screened may be importing
+    it in a background thread), else None: code that only adjusts torch's threads must not touch it before."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None or getattr(getattr(torch, "__spec__", None), "_initializing", False):
+        return None
+    return torch
+
+
 @functools.lru_cache(maxsize=None)
 def _blas_controller():
     """threadpoolctl's view of the loaded BLAS libraries, found once (a scan costs a few ms)."""
@@ -77,9 +88,7 @@ def small_linalg() -> Iterator[None]:
     (worse when other jobs hold the cores): its threads spin waiting. This
     limits numpy's BLAS (threadpoolctl) and, when torch is already imported, torch's threads.
     """
-    import sys
-
-    torch = sys.modules.get("torch")
+    torch = loaded_torch()
     n = torch.get_num_threads() if torch is not None else 1
     with _blas_controller().limit(limits=1, user_api="blas"):
         if torch is not None and n > 1:

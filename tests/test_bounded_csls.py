@@ -72,9 +72,11 @@ def test_bounded_csls_equals_the_full_computation(space, n_queries, csls_k, monk
         assert 0 < sum(searched) < len(tgt) // 2  # r_S was computed for a minority of the targets
 
 
-def test_bounded_csls_second_pass_and_unstructured_data(monkeypatch):
+@pytest.mark.parametrize("screen", [False, True])
+def test_bounded_csls_second_pass_and_unstructured_data(monkeypatch, screen):
     """Queries whose kept upper bounds all reach τ get a second pass over the targets; random data
-    without clusters (loose bounds) still gives the exact answer."""
+    without clusters (loose bounds) still gives the exact answer, with or without the bfloat16 screen."""
+    monkeypatch.setattr(bounded, "screen_pays", lambda *a: screen)
     rng = np.random.default_rng(5)
     src, tgt = _unit(rng.normal(size=(1500, 16))), _unit(rng.normal(size=(1700, 16)))
     queries = rng.choice(1500, 80, replace=False)

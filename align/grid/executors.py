@@ -12,6 +12,7 @@ import contextlib
 import os
 from typing import Iterable, Iterator
 
+from ..device import loaded_torch
 from ..errors import AlignError, InputError
 from .cells import Cell
 from .job import one_line_error, run_cell
@@ -30,14 +31,13 @@ def configure_worker(threads: int) -> None:
         return
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)  # for libraries loaded later (torch reads it at import)
-    import sys
 
     import faiss
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)  # BLAS and OpenMP libraries loaded now; stays in effect
     faiss.omp_set_num_threads(threads)
-    torch = sys.modules.get("torch")
+    torch = loaded_torch()
     if torch is not None:
         torch.set_num_threads(threads)
     _CONFIGURED_THREADS = threads
@@ -55,12 +55,11 @@ def thread_limit(threads: int | None) -> Iterator[None]:
     if threads is None:
         yield
         return
-    import sys
 
     import faiss
     from threadpoolctl import threadpool_limits
 
-    torch = sys.modules.get("torch")
+    torch = loaded_torch()
     before = faiss.omp_get_max_threads(), (torch.get_num_threads() if torch is not None else None)
     with threadpool_limits(limits=threads):
         faiss.omp_set_num_threads(threads)

@@ -25,7 +25,7 @@ import numpy as np
 from .._io import progress as _progress
 from .cells import Cells, n_cells_for
 from ..backend import get_backend
-from .screened import preload, screen_pays, screened_topk
+from .screened import Screen, preload, screen_pays, screened_topk
 from .topk import BUFFER_SCORES, _block_products, _Heaps, faiss_knn, top_rows
 
 NPROBE = 4  # cells probed for the lower bounds of every target
@@ -83,17 +83,11 @@ def csls_bounded(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int =
     clock("bounds")
 
     # One pass over Q Tᵀ in blocks of queries: r_T of each query, and its KEEP best targets by the upper bound.
-    r_heap, u_heap = _Heaps(len(q), csls_k), _Heaps(len(q), min(KEEP, len(tgt)))
-    block = max(1, min(len(q), BUFFER_SCORES // len(tgt)))
-    products = _block_products(get_backend("cpu"), q, np.ascontiguousarray(tgt, dtype=np.float32), block)
-    for s, cos in _progress(products, show_progress and len(q) > block, desc="CSLS bounds",
-                            total=-(-len(q) // block), unit="block"):
-        r_heap.add(cos, s, 0)
-        cos *= 2.0
-        cos -= lower[None, :]
-        u_heap.add(cos, s, 0)
-    r_q = r_heap.result()[0].mean(axis=1)
-    u_vals, u_ids = u_heap.result()
+    keep = min(KEEP, len(tgt))
+    if keep >= csls_k and screen_pays(len(q), len(tgt)):
+        r_q, u_vals, u_ids, u_rest = _screened_pass(q, tgt, lower, csls_k, keep, show_progress)
+    else:
+        r_q, u_vals, u_ids, u_rest = _pass(q, tgt, lower, csls_k, keep, show_progress)
     clock("pass")
 
     r_src = np.full(len(tgt), np.nan, dtype=np.float32)
@@ -110,7 +104,7 @@ def csls_bounded(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int =
     # Targets whose bound reaches τ for some query: from the kept lists, or a second pass for the
     # queries whose KEEP-th bound still reaches τ (their lists may be missing some).
     cand = [u_ids[u_vals >= tau[:, None]]]
-    over = np.flatnonzero(u_vals[:, -1] >= tau)
+    over = np.flatnonzero(u_rest >= tau)
     if len(over):
         cand.append(_reaching(q[over], tgt, lower, tau[over]))
     cand = np.setdiff1d(np.unique(np.concatenate(cand)), first)
@@ -131,6 +125,62 @@ def csls_bounded(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int =
               "(%d second-pass queries); %s", len(q), len(tgt), len(src), len(first), len(cand), n_reach,
               len(over), clock)
     return scores - r_q[:, None], ids
+
+
+def _pass(q: np.ndarray, tgt: np.ndarray, lower: np.ndarray, csls_k: int, keep: int, show_progress: bool
+          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """r_T of each query and its `keep` best targets by U = 2cos − lower: (r_T, U values, target ids, a bound of
+    U for every target left out of the kept lists)."""
+    r_heap, u_heap = _Heaps(len(q), csls_k), _Heaps(len(q), keep)
+    block = max(1, min(len(q), BUFFER_SCORES // len(tgt)))
+    products = _block_products(get_backend("cpu"), q, np.ascontiguousarray(tgt, dtype=np.float32), block)
+    for s, cos in _progress(products, show_progress and len(q) > block, desc="CSLS bounds",
+                            total=-(-len(q) // block), unit="block"):
+        r_heap.add(cos, s, 0)
+        cos *= 2.0
+        cos -= lower[None, :]
+        u_heap.add(cos, s, 0)
+    u_vals, u_ids = u_heap.result()
+    return r_heap.result()[0].mean(axis=1), u_vals, u_ids, u_vals[:, -1]
+
+
+def _screened_pass(q: np.ndarray, tgt: np.ndarray, lower: np.ndarray, csls_k: int, keep: int,
+                   show_progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The same from a bfloat16 screen of Q Tᵀ (align.search.screened). Each query keeps its `keep` best
+    targets by 2·screen − lower; their U is then computed exactly, and every other target's U is at most
+    the kept screen values' least plus 2ε (the fourth array). r_T stays exact: the csls_k-th exact cosine
+    among the kept targets bounds the query's csls_k-th cosine from below, and the screen's candidates
+    above it less ε are recomputed in fp32."""
+    import torch
+
+    screen = Screen(tgt)
+    eps = screen.eps(q)
+    u_heap = _Heaps(len(q), keep)
+    r_q = np.empty(len(q), dtype=np.float32)
+    u_vals = np.empty((len(q), keep), dtype=np.float32)
+    u_ids = np.empty((len(q), keep), dtype=np.int64)
+    lower_t = torch.from_numpy(np.ascontiguousarray(lower, dtype=np.float32))
+    block = screen.block_rows(len(q))
+    starts = range(0, len(q), block)
+    with torch.no_grad():
+        for s in _progress(starts, show_progress and len(starts) > 1, desc="CSLS bounds", unit="block"):
+            e = min(len(q), s + block)
+            products = screen.products(q[s:e])
+            u = products.float()
+            u.mul_(2.0).sub_(lower_t)
+            u_heap.add(u.numpy(), s, 0)
+            del u
+            kept = u_heap.ids[s:e]  # final for these rows (heap order): every target has been offered
+            cos = np.einsum("id,ikd->ik", q[s:e], tgt[kept])
+            floor = np.partition(cos, keep - csls_k, axis=1)[:, keep - csls_k]  # the csls_k-th largest
+            vals, _ = screen.exact_top(q[s:e], products, floor - eps[s:e], csls_k)
+            r_q[s:e] = vals.mean(axis=1)
+            exact_u = 2.0 * cos - lower[kept]
+            order = np.argsort(-exact_u, axis=1, kind="stable")
+            u_vals[s:e] = np.take_along_axis(exact_u, order, axis=1)
+            u_ids[s:e] = np.take_along_axis(kept, order, axis=1)
+    rest = u_heap.vals.min(axis=1) + 2.0 * eps  # the heaps' least kept value bounds every target left out
+    return r_q, u_vals, u_ids, rest
 
 
 class _Clock:

@@ -59,6 +59,51 @@ def preload() -> None:
         threading.Thread(target=importlib.import_module, args=("torch",), name="align-import-torch").start()
 
 
+class Screen:
+    """A base matrix kept in bfloat16 beside its fp32 rows, for screened searches against it: the screened
+    products of row blocks, each row's error bound ε, and the exact top k of a block from its screen."""
+
+    def __init__(self, base: np.ndarray):
+        import torch
+
+        self.torch = torch
+        self.base = np.ascontiguousarray(base, dtype=np.float32)
+        full = torch.from_numpy(self.base)
+        self.base_h = full.to(torch.bfloat16)
+        top = float(torch.linalg.vector_norm(full, dim=1).max()) if len(self.base) else 0.0
+        self.unit = error_bound(self.base.shape[1]) * top  # ε of a row of norm 1
+        self.width = -(-len(self.base) // 8) * 8  # mask rows padded to whole 64-bit words
+        self._mask = np.zeros((0, self.width), dtype=bool)
+
+    def block_rows(self, n: int) -> int:
+        """Rows per block: one block's screen (and its mask) holds at most BUFFER_SCORES entries."""
+        return max(1, min(n, BUFFER_SCORES // max(1, len(self.base))))
+
+    def eps(self, rows: np.ndarray) -> np.ndarray:
+        """Each row's error bound: |screened − exact product| ≤ ε for every base row."""
+        return (self.unit * np.sqrt(np.einsum("ij,ij->i", rows, rows))).astype(np.float32)
+
+    def products(self, rows: np.ndarray):
+        """The screened products of a block of rows with every base row: a (len(rows), len(base)) bfloat16 tensor."""
+        return self.torch.from_numpy(rows).to(self.torch.bfloat16) @ self.base_h.T
+
+    def exact_top(self, rows: np.ndarray, screen, thr: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's exact top k among the base rows whose screened product reaches `thr` (per row; it must be at
+        most a lower bound of the row's k-th product less its ε, or the result may miss a row of the top k)."""
+        if len(self._mask) < len(rows):
+            self._mask = np.zeros((len(rows), self.width), dtype=bool)
+        r, c = _at_least(screen, _bf16_below(self.torch.from_numpy(np.asarray(thr, dtype=np.float32))),
+                         self._mask[:len(rows)])
+        vals = np.empty((len(rows), k), dtype=np.float32)
+        ids = np.empty((len(rows), k), dtype=np.int64)
+        cuts = np.searchsorted(r, np.arange(0, len(rows) + EXACT_ROWS, EXACT_ROWS))
+        with small_linalg():  # small products: one BLAS thread each
+            for j, a in enumerate(range(0, len(rows), EXACT_ROWS)):
+                b = min(len(rows), a + EXACT_ROWS)
+                vals[a:b], ids[a:b] = _exact_best(rows[a:b], self.base, c[cuts[j]:cuts[j + 1]], k)
+        return vals, ids
+
+
 def screened_topk(rows: np.ndarray, base: np.ndarray, k: int, floor: np.ndarray | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
     """The `k` largest inner products of each row among the base rows, best first, exact:
@@ -67,39 +112,27 @@ def screened_topk(rows: np.ndarray, base: np.ndarray, k: int, floor: np.ndarray 
     `floor`: optional lower bounds of each row's k-th largest product (e.g. the k-th of any k base rows):
     a candidate then needs a screened score of floor − ε. Rows without a finite one take the k-th
     screened score less 2ε, which needs a top-k of the screen."""
-    import torch
-
     rows = np.ascontiguousarray(rows, dtype=np.float32)
-    base = np.ascontiguousarray(base, dtype=np.float32)
     n, m = len(rows), len(base)
     k = int(min(k, m))
     out_v = np.empty((n, k), dtype=np.float32)
     out_i = np.empty((n, k), dtype=np.int64)
     if n == 0 or k == 0:
         return out_v, out_i
-    rows_t, base_t = torch.from_numpy(rows), torch.from_numpy(base)
-    base_h = base_t.to(torch.bfloat16)
-    eps = error_bound(rows.shape[1]) * float(torch.linalg.vector_norm(base_t, dim=1).max()) * torch.linalg.vector_norm(rows_t, dim=1)
-    given = torch.full((n,), -torch.inf) if floor is None else torch.from_numpy(np.asarray(floor, np.float32))
-    block = max(1, min(n, BUFFER_SCORES // m))
-    width = -(-m // 8) * 8  # mask rows padded to whole 64-bit words
-    mask = np.zeros((block, width), dtype=bool)
-    with torch.no_grad():
+    screen = Screen(base)
+    eps = screen.eps(rows)
+    given = np.full(n, -np.inf, dtype=np.float32) if floor is None else np.asarray(floor, dtype=np.float32)
+    block = screen.block_rows(n)
+    with screen.torch.no_grad():
         for s in range(0, n, block):
             e = min(n, s + block)
-            screen = rows_t[s:e].to(torch.bfloat16) @ base_h.T
+            products = screen.products(rows[s:e])
             thr = given[s:e] - eps[s:e]
-            open_ = ~torch.isfinite(thr)
-            if bool(open_.any()):
-                kth = screen[open_].topk(k, dim=1).values[:, -1].float()
+            open_ = ~np.isfinite(thr)
+            if open_.any():
+                kth = products[screen.torch.from_numpy(open_)].topk(k, dim=1).values[:, -1].float().numpy()
                 thr[open_] = kth - 2.0 * eps[s:e][open_]
-            r, c = _at_least(screen, _bf16_below(thr), mask[:e - s])
-            del screen
-            cuts = np.searchsorted(r, np.arange(0, e - s + EXACT_ROWS, EXACT_ROWS))
-            with small_linalg():  # small products: one BLAS thread each, spread over the cores instead
-                for j, a in enumerate(range(s, e, EXACT_ROWS)):
-                    b = min(e, a + EXACT_ROWS)
-                    out_v[a:b], out_i[a:b] = _exact_best(rows[a:b], base, c[cuts[j]:cuts[j + 1]], k)
+            out_v[s:e], out_i[s:e] = screen.exact_top(rows[s:e], products, thr, k)
     return out_v, out_i
 
 
@@ -107,6 +140,7 @@ def _bf16_below(thr):
     """Each threshold as a bfloat16 no larger than it (rounded towards −inf), as its int16 bits."""
     import torch
 
+    thr = thr.float()
     h = thr.to(torch.bfloat16)
     over = h.float() > thr
     h[over] = torch.nextafter(h[over], torch.full_like(h[over], -torch.inf))
