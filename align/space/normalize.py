@@ -17,6 +17,7 @@ ITERNORM_ROUNDS = 5
 
 
 NORM_ROWS = 1 << 16  # rows normalised at a time: np.linalg.norm makes a squared copy of what it is given
+TRANSFORM_ROWS = 2048  # rows taken through all the recorded steps at a time (2.4 MB of 300-d rows)
 
 
 def normalize_rows(x: np.ndarray) -> np.ndarray:
@@ -100,14 +101,20 @@ class Normalizer:
             raise InputError("normaliser is not fitted")
         x = np.array(x, dtype=np.float32, order="C", copy=True)  # the one copy: every step works in place
         for op in self.recorded:
-            if op["op"] == "unit":
-                _unit_in_place(x)
-            elif op["op"] == "center":
-                if x.shape[1] != op["mean"].shape[0]:
-                    raise InputError(f"dimension mismatch: vectors have {x.shape[1]}, normaliser {op['mean'].shape[0]}")
-                x -= op["mean"]
-            else:
-                x /= op["std"]
+            if op["op"] == "center" and x.shape[1] != op["mean"].shape[0]:
+                raise InputError(f"dimension mismatch: vectors have {x.shape[1]}, normaliser {op['mean'].shape[0]}")
+        # Every step acts on rows alone or subtracts / divides by one vector, so all of them run on one
+        # cache-sized block of rows after the other: one pass over a large matrix instead of one per step,
+        # with the same values.
+        for s in range(0, len(x), TRANSFORM_ROWS):
+            block = x[s:s + TRANSFORM_ROWS]
+            for op in self.recorded:
+                if op["op"] == "unit":
+                    _unit_in_place(block)
+                elif op["op"] == "center":
+                    block -= op["mean"]
+                else:
+                    block /= op["std"]
         return x
 
     def to_json(self) -> dict:
