@@ -161,15 +161,16 @@ def _screened_pass(q: np.ndarray, tgt: np.ndarray, lower: np.ndarray, csls_k: in
     u_ids = np.empty((len(q), keep), dtype=np.int64)
     lower_t = torch.from_numpy(np.ascontiguousarray(lower, dtype=np.float32))
     block = screen.block_rows(len(q))
+    u_buf = torch.empty((block, len(tgt)), dtype=torch.float32)
     starts = range(0, len(q), block)
     with torch.no_grad():
         for s in _progress(starts, show_progress and len(starts) > 1, desc="CSLS bounds", unit="block"):
             e = min(len(q), s + block)
             products = screen.products(q[s:e])
-            u = products.float()
+            u = u_buf[:e - s]
+            u.copy_(products)
             u.mul_(2.0).sub_(lower_t)
             u_heap.add(u.numpy(), s, 0)
-            del u
             kept = u_heap.ids[s:e]  # final for these rows (heap order): every target has been offered
             cos = np.einsum("id,ikd->ik", q[s:e], tgt[kept])
             floor = np.partition(cos, keep - csls_k, axis=1)[:, keep - csls_k]  # the csls_k-th largest

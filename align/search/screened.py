@@ -10,6 +10,8 @@ search's, ties and last-bit rounding aside.
 from __future__ import annotations
 
 import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -19,6 +21,10 @@ from .topk import BUFFER_SCORES
 UNIT_ROUNDOFF = 2.0 ** -8  # bfloat16: 8 significant bits, round to nearest
 EXACT_ROWS = 32  # rows recomputed together: their candidates barely overlap, so small groups multiply least
 MIN_PAIRS = 200_000_000  # below this many row × base pairs, the fp32 search is fast enough on its own
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def error_bound(dim: int) -> float:
@@ -74,6 +80,7 @@ class Screen:
         self.unit = error_bound(self.base.shape[1]) * top  # ε of a row of norm 1
         self.width = -(-len(self.base) // 8) * 8  # mask rows padded to whole 64-bit words
         self._mask = np.zeros((0, self.width), dtype=bool)
+        self._out = None
 
     def block_rows(self, n: int) -> int:
         """Rows per block: one block's screen (and its mask) holds at most BUFFER_SCORES entries."""
@@ -84,23 +91,38 @@ class Screen:
         return (self.unit * np.sqrt(np.einsum("ij,ij->i", rows, rows))).astype(np.float32)
 
     def products(self, rows: np.ndarray):
-        """The screened products of a block of rows with every base row: a (len(rows), len(base)) bfloat16 tensor."""
-        return self.torch.from_numpy(rows).to(self.torch.bfloat16) @ self.base_h.T
+        """The screened products of a block of rows (at most `block_rows` of them) with every base row: a
+        (len(rows), len(base)) bfloat16 tensor, valid until the next call (one buffer serves every block:
+        a fresh one per block costs the kernel's page faults again each time)."""
+        torch = self.torch
+        if self._out is None or len(self._out) < len(rows):
+            self._out = torch.empty((len(rows), len(self.base)), dtype=torch.bfloat16)
+        out = self._out[:len(rows)]
+        torch.matmul(torch.from_numpy(rows).to(torch.bfloat16), self.base_h.T, out=out)
+        return out
 
     def exact_top(self, rows: np.ndarray, screen, thr: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Each row's exact top k among the base rows whose screened product reaches `thr` (per row; it must be at
-        most a lower bound of the row's k-th product less its ε, or the result may miss a row of the top k)."""
-        if len(self._mask) < len(rows):
-            self._mask = np.zeros((len(rows), self.width), dtype=bool)
-        r, c = _at_least(screen, _bf16_below(self.torch.from_numpy(np.asarray(thr, dtype=np.float32))),
-                         self._mask[:len(rows)])
-        vals = np.empty((len(rows), k), dtype=np.float32)
-        ids = np.empty((len(rows), k), dtype=np.int64)
-        cuts = np.searchsorted(r, np.arange(0, len(rows) + EXACT_ROWS, EXACT_ROWS))
-        with small_linalg():  # small products: one BLAS thread each
-            for j, a in enumerate(range(0, len(rows), EXACT_ROWS)):
-                b = min(len(rows), a + EXACT_ROWS)
-                vals[a:b], ids[a:b] = _exact_best(rows[a:b], self.base, c[cuts[j]:cuts[j + 1]], k)
+        most a lower bound of the row's k-th product less its ε, or the result may miss a row of the top k).
+        The rows are split over the cores: each part scans its mask and recomputes its candidates."""
+        n = len(rows)
+        if len(self._mask) < n:
+            self._mask = np.zeros((n, self.width), dtype=bool)
+        bits = _bf16_below(self.torch.from_numpy(np.asarray(thr, dtype=np.float32)))
+        vals = np.empty((n, k), dtype=np.float32)
+        ids = np.empty((n, k), dtype=np.int64)
+        step = -(-n // max(1, min(_cores(), -(-n // EXACT_ROWS))))
+
+        def part(a: int) -> None:
+            b = min(n, a + step)
+            r, c = _at_least(screen[a:b], bits[a:b], self._mask[a:b])
+            cuts = np.searchsorted(r, np.arange(0, b - a + EXACT_ROWS, EXACT_ROWS))
+            for j, x in enumerate(range(a, b, EXACT_ROWS)):
+                y = min(b, x + EXACT_ROWS)
+                vals[x:y], ids[x:y] = _exact_best(rows[x:y], self.base, c[cuts[j]:cuts[j + 1]], k)
+
+        with small_linalg(), ThreadPoolExecutor(max(1, -(-n // step))) as ex:  # one BLAS thread per part
+            list(ex.map(part, range(0, n, step)))
         return vals, ids
 
 
