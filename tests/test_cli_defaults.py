@@ -38,7 +38,7 @@ def cli_value(default):
 
 @pytest.mark.parametrize("command", sorted(SOURCES))
 def test_every_option_naming_a_library_parameter_has_its_default(command):
-    cmd = cli.commands[command]
+    cmd = cli.get_command(None, command)
     ctx = click.Context(cmd)
     checked = 0
     for func in SOURCES[command]:
@@ -62,7 +62,7 @@ def test_every_aligner_parameter_the_cli_exposes_is_checked():
                   "balance_induced", "refine_filter", "whiten", "reweight"},
     }
     for command, names in exposed.items():
-        options = {p.name for p in cli.commands[command].params}
+        options = {p.name for p in cli.get_command(None, command).params}
         assert names <= options, (command, names - options)
         lib = set().union(*(library_defaults(f) for f in SOURCES[command]))
         assert names <= lib, (command, names - lib)
@@ -70,5 +70,21 @@ def test_every_aligner_parameter_the_cli_exposes_is_checked():
 
 @pytest.mark.parametrize("command,cls", [("unsupervised", UnsupervisedAligner), ("adversarial", AdversarialAligner)])
 def test_all_restarts_flag_is_the_negation_of_the_library_default(command, cls):
-    flag = next(p for p in cli.commands[command].params if p.name == "all_restarts")
-    assert flag.get_default(click.Context(cli.commands[command])) is (not library_defaults(cls)["stop_when_converged"])
+    flag = next(p for p in cli.get_command(None, command).params if p.name == "all_restarts")
+    assert flag.get_default(click.Context(cli.get_command(None, command))) is (not library_defaults(cls)["stop_when_converged"])
+
+
+def test_every_command_module_is_registered_and_loads_on_demand():
+    """The lazy command group lists every command of every command module, and loads each from its module."""
+    import importlib
+
+    from align.cli import COMMAND_MODULES
+
+    seen = {}
+    for module in set(COMMAND_MODULES.values()):
+        for command in importlib.import_module(f"align.cli.{module}").COMMANDS:
+            seen[command.name] = module
+    assert seen == COMMAND_MODULES
+    assert cli.list_commands(click.Context(cli)) == sorted(COMMAND_MODULES)
+    assert all(cli.get_command(None, name).name == name for name in COMMAND_MODULES)
+    assert cli.get_command(None, "no-such-command") is None

@@ -228,7 +228,7 @@ def test_cli_rerank_options_default_to_the_library():
     from align.cli import cli
     from align.rerank import DEFAULT_K, DEFAULT_MAPS, DEFAULT_MODEL
 
-    cmd = cli.commands["procrustes"]
+    cmd = cli.get_command(None, "procrustes")
     ctx = click.Context(cmd)
     got = {p.name: p.get_default(ctx) for p in cmd.params}
     assert got["rerank_k"] == DEFAULT_K and got["rerank_model"] == DEFAULT_MODEL

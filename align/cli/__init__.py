@@ -6,18 +6,37 @@ did not converge); no traceback. Command modules import only `common` from here,
 """
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from .. import __version__
 from ..errors import AlignError
-from . import bridge, demo, evaluate, grid, mapping, multi, seedless, sources, supervised
+
+# Each command's module, imported only when the command runs (or help lists it): a run pays for the library
+# parts it uses, not for every command's.
+COMMAND_MODULES: dict[str, str] = {
+    "bli-eval": "evaluate", "procrustes": "supervised", "unsupervised": "seedless", "adversarial": "seedless",
+    "multi": "multi", "apply": "mapping", "translate": "mapping", "demo": "demo", "train": "sources",
+    "download": "sources", "dictionary": "sources", "bridge": "bridge", "grid": "grid", "report": "grid",
+}
 
 
 class _Group(click.Group):
-    """The command group; an EOFError from a command (numpy on an empty or cut file the core missed) becomes
-    a one-line error here, before click would take it for a Ctrl-C (Abort, exit 130)."""
+    """The command group, loading each command's module on first use. An EOFError from a command (numpy on an
+    empty or cut file the core missed) becomes a one-line error here, before click would take it for a
+    Ctrl-C (Abort, exit 130)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context | None, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMAND_MODULES:
+            module = importlib.import_module(f"{__name__}.{COMMAND_MODULES[name]}")
+            for command in module.COMMANDS:
+                self.add_command(command)
+        return self.commands.get(name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -30,11 +49,6 @@ class _Group(click.Group):
 @click.version_option(__version__, prog_name="align")
 def cli() -> None:
     """align: cross-lingual word-embedding alignment and bilingual lexicon induction."""
-
-
-for _module in (evaluate, supervised, seedless, multi, mapping, demo, sources, bridge, grid):
-    for _command in _module.COMMANDS:
-        cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> None:
