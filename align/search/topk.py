@@ -19,10 +19,12 @@ BLOCK = 2048  # rows per block: memory is two buffers of BLOCK × len(base) scor
 BUFFER_SCORES = 1 << 26  # at most 64M scores (256 MiB) per buffer: a 2M-word base gets 32-row blocks
 # Rows transposed at a time for the column heaps: a (len(base) × TILE) copy stays in cache.
 TILE = 256
-# faiss's exhaustive search blocks its products 4096 queries × 1024 base rows by default; larger blocks
-# (one 256 MiB buffer) run the products nearer the cores' peak and cut its CPU time by about a quarter.
+# faiss's exhaustive search blocks its products 4096 queries × 1024 base rows by default; against a large
+# base, larger blocks (one 256 MiB buffer) run the products nearer the cores' peak and cut its CPU time by
+# about a quarter, while against a small one (the kit's 20,000 words) they are slower than the default.
 FAISS_QUERY_BLOCK = 16384
 FAISS_BASE_BLOCK = 4096
+FAISS_LARGE_BASE = 65536  # base rows from which the larger blocks are used
 
 
 class _Heaps:
@@ -174,11 +176,15 @@ def block_topk(queries: np.ndarray, base: np.ndarray, k: int, *, block: int = BL
 
 
 def faiss_knn(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """faiss's exhaustive inner-product search (threaded products and heaps) with FAISS_*_BLOCK blocks:
+    """faiss's exhaustive inner-product search (threaded products and heaps), with FAISS_*_BLOCK blocks against
+    a base of FAISS_LARGE_BASE rows or more:
     (scores float32 (n, k), indices int64 (n, k)), best first; k is capped at the base size."""
     import faiss
 
     q, b = _check(queries, base)
+    if len(b) < FAISS_LARGE_BASE:
+        scores, ids = faiss.knn(q, b, min(k, len(b)), metric=faiss.METRIC_INNER_PRODUCT)
+        return scores, ids.astype(np.int64, copy=False)
     saved = faiss.cvar.distance_compute_blas_query_bs, faiss.cvar.distance_compute_blas_database_bs
     faiss.cvar.distance_compute_blas_query_bs = FAISS_QUERY_BLOCK
     faiss.cvar.distance_compute_blas_database_bs = FAISS_BASE_BLOCK
