@@ -68,11 +68,11 @@ def test_joint_recovers_every_pair_without_a_c_dictionary(three, refine, options
 
 def test_hub_mode_pivots(three):
     dicos = {("a", "b"): dico("a", "b", TRAIN), ("c", "b"): dico("c", "b", TRAIN)}
-    aligner = MultiAligner(mode="hub", hub="b", refine=1, refine_vocab=N)
+    aligner = MultiAligner(mode="hub", hub="b", hub_method="procrustes", refine=1, refine_vocab=N)
     mm = aligner.fit(three, dicos)
     for src, tgt in DIRECTIONS:
         assert p1(mm, three, src, tgt) == 100.0, (src, tgt)
-    assert set(aligner.best_iteration_) == {"a", "c"}
+    assert set(aligner.best_iteration_) == {"a", "c"} and aligner.ignored_params_ == []
     assert np.array_equal(mm["b"].W, np.eye(DIM, dtype=np.float32))
 
 
@@ -87,6 +87,10 @@ def test_hub_mode_with_rcsls_maps_pivots_and_records_its_method(three, tmp_path)
     back = MultiMapping.load(tmp_path / "space")
     assert back.info["params"]["hub_method"] == "rcsls"
     assert p1(back, three, "a", "c") == 100.0
+    # what RCSLS maps and hub mode do not read is named, not silently dropped
+    ignoring = MultiAligner(mode="hub", hub="b", hub_method="rcsls", refine=2, whiten=True)
+    ignoring.fit(three, dicos)
+    assert ignoring.ignored_params_ == ["refine", "whiten"]
 
 
 def test_joint_beats_a_wrong_start(three):

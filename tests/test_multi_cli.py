@@ -84,10 +84,17 @@ def test_multi_default_is_the_rcsls_hub_and_names_unused_dictionaries(kit):
     m = json.loads(res.stdout)
     assert m["mode"] == "hub" and m["params"]["hub_method"] == "rcsls" and m["unused_dictionaries"] == ["a-c"]
     assert "does not use the dictionaries between two non-hub languages (a-c)" in res.stderr
+    # --refine and --refine-vocab (given by args) are Procrustes' and joint mode's: RCSLS maps do not read them
+    assert m["ignored_params"] == ["refine", "refine_vocab"]
+    assert "--refine, --refine-vocab have no effect in hub mode with --hub-method rcsls" in res.stderr
+    assert res.stderr.count("non-hub languages") == 1  # said once, by the CLI
     assert MultiAligner().get_params()["mode"] == "hub" and MultiAligner().hub_method == "rcsls"
     joint = run_cli(args(tmp_path, files, "--dico", f"a-c={tmp_path / 'a-c.txt'}", "--mode", "joint", "--json"))
     assert joint.exit_code == 0 and json.loads(joint.stdout)["unused_dictionaries"] == []
-    assert "non-hub" not in joint.stderr
+    assert json.loads(joint.stdout)["ignored_params"] == []
+    assert "non-hub" not in joint.stderr and "no effect" not in joint.stderr
+    quiet = run_cli(args(tmp_path, files, "--dico", f"a-c={tmp_path / 'a-c.txt'}", "--hub", "b", "--json", "-q"))
+    assert quiet.exit_code == 0 and quiet.stderr == ""  # -q silences the warnings; the JSON keeps them
 
 
 @pytest.mark.parametrize("extra, message", [

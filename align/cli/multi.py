@@ -102,6 +102,10 @@ def multi_cmd(langs, dicos, evals, mode, hub, hub_method, refine, refine_vocab, 
     if metrics.get("unused_dictionaries"):
         warn(quiet, f"hub mode does not use the dictionaries between two non-hub languages "
                     f"({', '.join(metrics['unused_dictionaries'])}); --mode joint does")
+    if metrics.get("ignored_params"):
+        names = ", ".join("--" + name.replace("_", "-") for name in metrics["ignored_params"])
+        warn(quiet, f"{names} {'has' if len(metrics['ignored_params']) == 1 else 'have'} no effect in {mode} mode"
+                    + (f" with --hub-method {hub_method}" if mode == "hub" else ""))
     if as_json:
         echo_json(metrics)
         return

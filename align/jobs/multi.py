@@ -66,6 +66,7 @@ def run_multi(vectors: dict[str, str], dictionaries: dict[tuple[str, str], str],
         mm[lang].info["src_path"] = path if path.startswith("spacy:") else str(Path(path).resolve())
     metrics = {"languages": langs, "mode": aligner.mode, "hub": aligner.hub_, "params": mm.info["params"],
                "seed_pairs": aligner.seed_pairs_, "unused_dictionaries": aligner.unused_dictionaries_,
+               "ignored_params": aligner.ignored_params_,
                "induced_pairs": aligner.induced_pairs_,
                "history": aligner.history_, "best_iteration": aligner.best_iteration_,
                "converged_at": aligner.converged_at_, "fit_seconds": mm.info.get("fit_seconds"),

@@ -35,6 +35,9 @@ from .multistep import shared_maps, whitened, whitenings
 from .mapping import MultiMapping, check_language_code
 
 log = logging.getLogger(__name__)
+# Parameters that only joint mode reads.
+JOINT_ONLY: tuple[str, ...] = ("max_iter", "balance", "balance_induced", "induced_weight", "refine_filter", "whiten",
+                               "reweight")
 
 MODES: tuple[str, ...] = ("hub", "joint")
 HUB_METHODS: tuple[str, ...] = ("procrustes", "rcsls")
@@ -107,7 +110,8 @@ class MultiAligner(Params):
       are then linear, not orthogonal, and the hub's map is no longer the identity.
 
     After `fit`: `languages_`, `hub_`, `seed_pairs_` ("a-b" → merged seed pairs), `unused_dictionaries_`
-    (hub mode: the "src-tgt" dictionaries between two non-hub languages, which it cannot use), `history_` (one
+    (hub mode: the "src-tgt" dictionaries between two non-hub languages, which it cannot use),
+    `ignored_params_` (parameters set away from their defaults that the mode does not read), `history_` (one
     entry per round; in hub mode one per language with its rounds), `n_iter_`, `best_iteration_`, `converged_at_` (round after which the induced pairs
     repeated, or None), `induced_pairs_` ("a-b" → pairs induced by the kept round; joint mode).
     """
@@ -185,8 +189,18 @@ class MultiAligner(Params):
             alone = [lang for lang in spaces if lang != hub and hub not in linked[lang]]
             if alone:
                 raise InputError(f"hub mode needs a dictionary between each language and the hub {hub}; "
-                                 f"{', '.join(alone)} has none (joint mode can chain through other languages)")
+                                 f"{', '.join(alone)} has none (joint mode, --mode joint, can chain through other languages)")
         return hub
+
+    def _ignored_params(self) -> list[str]:
+        """The parameters set to a non-default value that this mode (and hub method) does not use."""
+        unused = set()
+        if self.mode == "hub":
+            unused |= set(JOINT_ONLY)
+            if self.hub_method == "rcsls":
+                unused |= {"refine", "refine_vocab", "criterion_words"}
+        defaults = self.defaults()
+        return [name for name in self.param_names() if name in unused and getattr(self, name) != defaults[name]]
 
     # ---- fitting --------------------------------------------------------------
     def fit(self, spaces: dict[str, Embeddings], dictionaries: dict[tuple[str, str], Dictionary]) -> MultiMapping:
@@ -207,9 +221,12 @@ class MultiAligner(Params):
         self.seed_pairs_ = {f"{a}-{b}": int(len(r)) for (a, b), r in rows.items()}
         self.unused_dictionaries_ = ([f"{s}-{t}" for s, t in dictionaries if hub not in (s, t)]
                                      if self.mode == "hub" else [])
+        self.ignored_params_ = self._ignored_params()
         if self.unused_dictionaries_:
-            log.warning("hub mode does not use the dictionaries between two non-hub languages (%s); joint mode "
-                        "does", ", ".join(self.unused_dictionaries_))
+            log.info("hub mode does not use the dictionaries between two non-hub languages (%s); joint mode does",
+                     ", ".join(self.unused_dictionaries_))
+        if self.ignored_params_:
+            log.info("parameters without effect in this mode: %s", ", ".join(self.ignored_params_))
         if self.mode == "hub":
             mappings = self._fit_hub(spaces, dictionaries, hub)
         else:
@@ -218,7 +235,8 @@ class MultiAligner(Params):
         params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
         info = {"method": self.method, "mode": self.mode, "hub": hub, "params": params,
                 "languages": self.languages_, "seed_pairs": self.seed_pairs_,
-                "unused_dictionaries": self.unused_dictionaries_, "history": self.history_,
+                "unused_dictionaries": self.unused_dictionaries_, "ignored_params": self.ignored_params_,
+                "history": self.history_,
                 "best_iteration": self.best_iteration_, "converged_at": self.converged_at_,
                 "fit_seconds": round(time.perf_counter() - start, 3)}
         for lang, m in mappings.items():

@@ -72,7 +72,7 @@ def csls_bounded(src: np.ndarray, tgt: np.ndarray, queries: np.ndarray, k: int =
     csls_k = int(min(csls_k, len(src), len(tgt)))
     if approx:
         return _approx(src, tgt, q, k, csls_k, seed)
-    if screen_pays(len(q) * k, len(src)):
+    if screen_pays(len(q) * k, len(src)) or screen_pays(len(q), len(tgt)):
         preload()  # torch, for the exact r_S, imports while the cells and bounds are computed
     clock = _Clock()
     cells = Cells(src, n_cells_for(len(src), NPROBE), seed=seed)
@@ -172,7 +172,7 @@ def _screened_pass(q: np.ndarray, tgt: np.ndarray, lower: np.ndarray, csls_k: in
             u.mul_(2.0).sub_(lower_t)
             u_heap.add(u.numpy(), s, 0)
             kept = u_heap.ids[s:e]  # final for these rows (heap order): every target has been offered
-            cos = np.einsum("id,ikd->ik", q[s:e], tgt[kept])
+            cos = _kept_cosines(q[s:e], tgt, kept)
             floor = np.partition(cos, keep - csls_k, axis=1)[:, keep - csls_k]  # the csls_k-th largest
             vals, _ = screen.exact_top(q[s:e], products, floor - eps[s:e], csls_k)
             r_q[s:e] = vals.mean(axis=1)
@@ -182,6 +182,15 @@ def _screened_pass(q: np.ndarray, tgt: np.ndarray, lower: np.ndarray, csls_k: in
             u_ids[s:e] = np.take_along_axis(kept, order, axis=1)
     rest = u_heap.vals.min(axis=1) + 2.0 * eps  # the heaps' least kept value bounds every target left out
     return r_q, u_vals, u_ids, rest
+
+
+def _kept_cosines(q: np.ndarray, tgt: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """cos(q_i, tgt[kept[i, j]]) for every kept target of every query, gathering at most BUFFER_SCORES values."""
+    out = np.empty(kept.shape, dtype=np.float32)
+    step = max(1, BUFFER_SCORES // max(1, kept.shape[1] * tgt.shape[1]))
+    for s in range(0, len(q), step):
+        out[s:s + step] = np.einsum("id,ikd->ik", q[s:s + step], tgt[kept[s:s + step]])
+    return out
 
 
 class _Clock:

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..device import small_linalg
-from .topk import BUFFER_SCORES
+from .topk import BUFFER_SCORES, faiss_knn
 
 UNIT_ROUNDOFF = 2.0 ** -8  # bfloat16: 8 significant bits, round to nearest
 EXACT_ROWS = 32  # rows recomputed together: their candidates barely overlap, so small groups multiply least
+GATHER_COLUMNS = 1 << 14  # a group's candidate rows gathered at most; beyond, the group searches the whole base
 MIN_PAIRS = 200_000_000  # below this many row × base pairs, the fp32 search is fast enough on its own
 
 
@@ -74,7 +76,9 @@ class Screen:
 
         self.torch = torch
         self.base = np.ascontiguousarray(base, dtype=np.float32)
-        full = torch.from_numpy(self.base)
+        with warnings.catch_warnings():  # a read-only memory-mapped cache: torch warns, but nothing writes to it
+            warnings.simplefilter("ignore", UserWarning)
+            full = torch.from_numpy(self.base)
         self.base_h = full.to(torch.bfloat16)
         top = float(torch.linalg.vector_norm(full, dim=1).max()) if len(self.base) else 0.0
         self.unit = error_bound(self.base.shape[1]) * top  # ε of a row of norm 1
@@ -195,6 +199,8 @@ def _exact_best(rows: np.ndarray, base: np.ndarray, cols: np.ndarray, k: int) ->
     """Each row's k best base rows among `cols` (the union of the rows' candidates), by fp32 products: the
     other rows' candidates are exact products too, so a row's top k over the union is its top k."""
     cols = np.unique(cols)
+    if len(cols) > GATHER_COLUMNS:  # loose thresholds (a zero row, a weak floor): search the base in place
+        return faiss_knn(rows, base, k)
     prod = rows @ base[cols].T
     j = np.argpartition(-prod, k - 1, axis=1)[:, :k] if prod.shape[1] > k else np.broadcast_to(
         np.arange(prod.shape[1]), prod.shape)
