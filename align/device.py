@@ -61,6 +61,11 @@ def describe() -> str:
     return f"{dev}, faiss-{'gpu' if faiss_gpus() else 'cpu'}"
 
 
+def available_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the OS has one)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def loaded_torch():
     """The torch module if it is imported and its import has finished (align.search.screened may be importing
     it in a background thread), else None: code that only adjusts torch's threads must not touch it before."""

@@ -12,16 +12,12 @@ import contextlib
 import os
 from typing import Iterable, Iterator
 
-from ..device import loaded_torch
+from ..device import available_cores, loaded_torch
 from ..errors import AlignError, InputError
 from .cells import Cell
 from .job import one_line_error, run_cell
 
 _CONFIGURED_THREADS: int | None = None
-
-
-def available_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def configure_worker(threads: int) -> None:

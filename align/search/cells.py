@@ -13,12 +13,11 @@ in the inputs.
 """
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..device import small_linalg
+from ..device import available_cores, small_linalg
 from ..errors import InputError
 from .topk import block_topk, top_rows
 
@@ -31,10 +30,6 @@ NITER = 5  # k-means iterations (cells only need to be good, never exact: the re
 def n_cells_for(n: int, nprobe: int) -> int:
     """Cells for `n` base rows: √(nprobe·n) balances scanning the centroids against scanning the probed cells."""
     return int(np.clip(round(np.sqrt(max(1, nprobe) * n)), 1, max(1, n // 8)))
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 class Cells:
@@ -106,7 +101,7 @@ class Cells:
         # The products per cell are small: threaded BLAS loses more in hand-offs than it gains, so each
         # runs on one BLAS thread and the cells are spread over the cores instead.
         todo = np.flatnonzero(np.diff(bounds))
-        with small_linalg(), ThreadPoolExecutor(_cores()) as ex:
+        with small_linalg(), ThreadPoolExecutor(available_cores()) as ex:
             list(ex.map(cell, todo))
         vals, ids = vals.reshape(n, nprobe * k), ids.reshape(n, nprobe * k)
         v, j = top_rows(vals, k)

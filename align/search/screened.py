@@ -10,23 +10,18 @@ search's, ties and last-bit rounding aside.
 from __future__ import annotations
 
 import functools
-import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..device import small_linalg
+from ..device import available_cores, small_linalg
 from .topk import BUFFER_SCORES, faiss_knn
 
 UNIT_ROUNDOFF = 2.0 ** -8  # bfloat16: 8 significant bits, round to nearest
 EXACT_ROWS = 32  # rows recomputed together: their candidates barely overlap, so small groups multiply least
 GATHER_COLUMNS = 1 << 14  # a group's candidate rows gathered at most; beyond, the group searches the whole base
 MIN_PAIRS = 200_000_000  # below this many row × base pairs, the fp32 search is fast enough on its own
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
 def error_bound(dim: int) -> float:
@@ -115,7 +110,7 @@ class Screen:
         bits = _bf16_below(self.torch.from_numpy(np.asarray(thr, dtype=np.float32)))
         vals = np.empty((n, k), dtype=np.float32)
         ids = np.empty((n, k), dtype=np.int64)
-        step = -(-n // max(1, min(_cores(), -(-n // EXACT_ROWS))))
+        step = -(-n // max(1, min(available_cores(), -(-n // EXACT_ROWS))))
 
         def part(a: int) -> None:
             b = min(n, a + step)

@@ -13,6 +13,7 @@ from typing import Iterable, Sequence, overload
 import numpy as np
 
 from .._io import atomic_write
+from ..device import available_cores
 from ..errors import InputError
 from .report import LoadReport
 
@@ -203,7 +204,7 @@ def load_all(paths: Sequence[str | os.PathLike], max_vocab: int | None = None, *
     """
     todo = list(dict.fromkeys(str(p) for p in paths if cache and _needs_parse(p)))  # a file given twice: once
     notes: dict[str, list[str]] = {}
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cores = available_cores()
     if len(todo) > 1 and _arrow_available():  # pyarrow parses off the GIL: threads are enough
         from concurrent.futures import ThreadPoolExecutor
 
