@@ -197,6 +197,8 @@ def _exact_best(rows: np.ndarray, base: np.ndarray, cols: np.ndarray, k: int) ->
     if len(cols) > GATHER_COLUMNS:  # loose thresholds (a zero row, a weak floor): search the base in place
         return faiss_knn(rows, base, k)
     prod = rows @ base[cols].T
+    # argpartition, not top_rows: these small selections run in several threads at once, where faiss's heaps
+    # (OpenMP inside) wait on each other
     j = np.argpartition(-prod, k - 1, axis=1)[:, :k] if prod.shape[1] > k else np.broadcast_to(
         np.arange(prod.shape[1]), prod.shape)
     vals = np.take_along_axis(prod, j, axis=1)

@@ -182,12 +182,10 @@ def faiss_knn(queries: np.ndarray, base: np.ndarray, k: int) -> tuple[np.ndarray
     import faiss
 
     q, b = _check(queries, base)
-    if len(b) < FAISS_LARGE_BASE:
-        scores, ids = faiss.knn(q, b, min(k, len(b)), metric=faiss.METRIC_INNER_PRODUCT)
-        return scores, ids.astype(np.int64, copy=False)
     saved = faiss.cvar.distance_compute_blas_query_bs, faiss.cvar.distance_compute_blas_database_bs
-    faiss.cvar.distance_compute_blas_query_bs = FAISS_QUERY_BLOCK
-    faiss.cvar.distance_compute_blas_database_bs = FAISS_BASE_BLOCK
+    if len(b) >= FAISS_LARGE_BASE:
+        faiss.cvar.distance_compute_blas_query_bs = FAISS_QUERY_BLOCK
+        faiss.cvar.distance_compute_blas_database_bs = FAISS_BASE_BLOCK
     try:
         scores, ids = faiss.knn(q, b, min(k, len(b)), metric=faiss.METRIC_INNER_PRODUCT)
     finally:
