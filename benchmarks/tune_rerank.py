@@ -45,8 +45,6 @@ def rare_split(parts, fraction: float):
     source row is among the largest `fraction` of all the parts' query rows (the rarest source words)."""
     import numpy as np
 
-    from align.rerank.candidates import Pairs
-
     rows = np.concatenate([P.rows for P, _ in parts])
     threshold = np.quantile(rows, 1.0 - fraction)
     out: tuple[list, list] = ([], [])
@@ -54,10 +52,7 @@ def rare_split(parts, fraction: float):
         rare_q = P.rows > threshold
         for side, qmask in ((0, ~rare_q), (1, rare_q)):
             keep = qmask[P.group]
-            new_index = np.cumsum(qmask) - 1
-            sub = Pairs(P.rows[qmask], new_index[P.group[keep]], P.tgt[keep],
-                        {n: v[keep] for n, v in P.features.items()})
-            out[side].append((sub, y[keep]))
+            out[side].append((P.subset(keep, qmask), y[keep]))
     return out
 
 
@@ -67,7 +62,10 @@ def rare_p1(r, fraction: float = 0.2) -> float:
     from align.rerank.features import stack
     from align.rerank.reranker import _hits_at_1
 
-    frequent, rare = rare_split(r.crossfit_, fraction)
+    from align.rerank.candidates import drop_injected
+
+    # the variant the reranker chose: with or without the spelled-alike candidates
+    frequent, rare = rare_split(r.crossfit_ if r.identical_ else drop_injected(r.crossfit_), fraction)
     model = r._fit_model([(stack(P.features, r.feature_names_), P, y) for P, y in frequent])
     hits = sum(_hits_at_1(model.predict(stack(P.features, r.feature_names_)), P.group, y, len(P.rows))
                for P, y in rare)
@@ -104,7 +102,7 @@ def main() -> None:
     r = Reranker(keep_crossfit=True, **kw).fit(S, T, D)
     head = {"pair": args.pair, **r.params_json(), "rcsls_epochs": candidate_maps.RCSLS_EPOCHS,
             "rcsls_negatives": candidate_maps.RCSLS_NEGATIVES, "maps_train_p1": r.train_["csls_precision_at_1"],
-            "recall": r.train_["candidate_recall"], "fit_wall": round(time.perf_counter() - t0, 1),
+            "recall": r.train_["candidate_recall"], "identical": r.train_.get("identical", r.identical_), "fit_wall": round(time.perf_counter() - t0, 1),
             "fit_cpu": round(time.process_time() - c0, 1), "timing": r.timing_, "load": os.getloadavg()[0]}
     def rare(v) -> dict:
         return {"rare_p1": rare_p1(v, args.rare_fraction)} if args.rare_fraction > 0 else {}

@@ -50,6 +50,7 @@ def _fit(src, tgt, train, **kw) -> Reranker:
     kw.setdefault("k", 10)
     kw.setdefault("maps", ("procrustes",))
     kw.setdefault("score_folds", False)
+    kw.setdefault("identical", False)
     kw.setdefault("threads", 1)
     kw.setdefault("model_params", {"num_rounds": 60} if kw.get("model", "lightgbm") == "lightgbm" else None)
     return Reranker(**kw).fit(src, tgt, train)
@@ -73,6 +74,50 @@ def test_spelling_decides_where_the_map_cannot(twins):
     # without the spelling features (and the seed-likeness of word endings) it is back to a coin toss
     blind = _fit(src, tgt, train, exclude=("string", "family", "seedlike"))
     assert blind.evaluate(src, tgt, test)["precision_at_1"] < 75.0
+
+
+@pytest.fixture(scope="module")
+def cognates():
+    """Half of the dictionary translates words into themselves (names, loanwords) whose target vectors have
+    nothing to do with the map, so no map proposes them; the other half is a clean rotation."""
+    rng = np.random.default_rng(1)
+    n, dim, half = 300, 24, 150
+    src_words = list(dict.fromkeys(_word(rng) for _ in range(3 * n)))[:n]
+    X = rng.normal(size=(n, dim)).astype(np.float32)
+    R = np.linalg.qr(rng.normal(size=(dim, dim)))[0].astype(np.float32)
+    tgt_words = [_word(rng, 8) + "x" for _ in range(half)] + src_words[half:]
+    Y = np.vstack([X[:half] @ R + 0.1 * rng.normal(size=(half, dim)), rng.normal(size=(n - half, dim))])
+    order = rng.permutation(n)
+    tgt = Embeddings([tgt_words[j] for j in order], Y.astype(np.float32)[order])
+    gold = list(zip(src_words, tgt_words))
+    train, test = gold[:100] + gold[half:half + 100], gold[100:half] + gold[half + 100:]
+    return Embeddings(src_words, X), tgt, Dictionary(train), Dictionary(test)
+
+
+def test_spelled_alike_candidates_the_maps_miss(cognates, twins, tmp_path):
+    src, tgt, train, test = cognates
+    never = _fit(src, tgt, train, identical=False)
+    assert never.evaluate(src, tgt, test)["precision_at_1"] < 65.0  # the cognates are not among the candidates
+    auto = _fit(src, tgt, train, identical="auto")  # scores the folds to choose, whatever score_folds says
+    assert auto.identical_ is True  # chosen on the cross-fitted training queries
+    choice = auto.train_["identical"]
+    assert choice["rerank_precision_at_1_with"] > choice["rerank_precision_at_1_without"] + 20
+    assert auto.evaluate(src, tgt, test)["precision_at_1"] >= 95.0
+    auto.save(tmp_path / "r")
+    back = Reranker.load(tmp_path / "r")
+    rows = np.array([src.index[w] for w, _ in test.pairs])
+    assert back.identical_ is True and np.array_equal(back.rank(src, tgt, rows)[1], auto.rank(src, tgt, rows)[1])
+    meta = json.loads((tmp_path / "r" / "rerank.json").read_text())
+    del meta["params"]["identical"], meta["identical_chosen"]  # as written before the option existed
+    (tmp_path / "r" / "rerank.json").write_text(json.dumps(meta))
+    old = Reranker.load(tmp_path / "r")
+    assert old.identical is False and old.identical_ is False
+    # where no source word is spelled like a target word there is nothing to add
+    src2, tgt2, train2, test2 = twins
+    r = _fit(src2, tgt2, train2, identical="auto")
+    assert r.identical_ is False and "identical" not in r.train_
+    with pytest.raises(InputError, match="identical"):
+        Reranker(identical="sometimes").fit(src, tgt, train)
 
 
 def test_crossfitting_keeps_each_querys_pairs_out_of_its_maps(twins):
@@ -181,6 +226,7 @@ def test_cli_rerank_end_to_end(twins, tmp_path):
     assert ev["csls"]["precision_at_1"] < 75.0 <= 95.0 <= ev["rerank"]["precision_at_1"]
     assert m["rerank"]["params"]["k"] == 10 and m["rerank"]["params"]["maps"] == ["procrustes"]
     assert m["rerank"]["importances"] and m["rerank"]["train"]["queries"] == 220
+    assert m["rerank"]["identical"] is False and m["rerank"]["params"]["identical"] == "auto"  # no cognate here
     assert (out / "rerank" / "rerank.json").exists() and (out / "metrics.json").exists()
     word, gold = test.pairs[0]
     res = run_cli(["translate", out, word, "--src-emb", s, "--tgt-emb", t, "-k", "3", "--json"])
@@ -195,6 +241,8 @@ def test_cli_rerank_end_to_end(twins, tmp_path):
     assert again["csls"]["precision_at_1"] == ev["csls"]["precision_at_1"]
     bad = run_cli(args[:-4] + ["--rerank-maps", "procrustes,nope", "--json", "--quiet"])
     assert bad.exit_code == 2 and "unknown candidate map 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run_cli([*args, "--rerank-identical", "sometimes"])
+    assert bad.exit_code == 2 and "--rerank-identical" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_import_align_loads_no_reranking_library():
@@ -233,6 +281,7 @@ def test_cli_rerank_options_default_to_the_library():
     got = {p.name: p.get_default(ctx) for p in cmd.params}
     assert got["rerank_k"] == DEFAULT_K and got["rerank_model"] == DEFAULT_MODEL
     assert got["rerank_maps"] == " ".join(DEFAULT_MAPS) and got["rerank"] is False
+    assert got["rerank_identical"] == Reranker.defaults()["identical"] == "auto"
     assert got["rerank_encoder"] == Reranker.defaults()["encoder"] is None
     assert got["rerank_encoder_layers"] == Reranker.defaults()["encoder_layers"] is None
 

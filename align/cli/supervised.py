@@ -53,6 +53,10 @@ P, R = ProcrustesAligner, RCSLSAligner
             help="Reranking: each candidate map's CSLS top-k joins a query's candidates.")
 @api_option(Reranker, "maps", "--rerank-maps", help="Reranking: candidate maps (procrustes, multistep, refined, rcsls).")
 @api_option(Reranker, "model", "--rerank-model", type=click.Choice(RERANK_MODELS), help="Reranking: the ranking model.")
+@api_option(Reranker, "identical", "--rerank-identical", type=click.Choice(["auto", "yes", "no"]),
+            callback=lambda ctx, param, v: {"yes": True, "no": False}.get(v, v),
+            help="Reranking: add the target word spelled like the query to its candidates (cognates, names); "
+                 "auto keeps it when it raises the cross-fitted training P@1.")
 @api_option(Reranker, "encoder", "--rerank-encoder", metavar="MODEL",
             help="Reranking: also use a multilingual encoder's word vectors (align bridge's --model: a Hugging "
                  "Face name or a local directory) as one more feature set; saved with the reranker and used "
@@ -63,8 +67,8 @@ P, R = ProcrustesAligner, RCSLSAligner
 @common_output
 def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
                    refine_vocab, whiten, reweight, refine_filter, epochs, lr, orthogonal, normalize, max_vocab,
-                   output, seed, no_cache, rerank, rerank_k, rerank_maps, rerank_model, rerank_encoder,
-                   rerank_encoder_layers, approx, as_json, quiet):
+                   output, seed, no_cache, rerank, rerank_k, rerank_maps, rerank_model, rerank_identical,
+                   rerank_encoder, rerank_encoder_layers, approx, as_json, quiet):
     """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
     import time
 
@@ -86,7 +90,8 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
             eval_path = None
     reranker = None
     if rerank:
-        reranker = Reranker(k=rerank_k, maps=rerank_maps, model=rerank_model, seed=seed, encoder=rerank_encoder,
+        reranker = Reranker(k=rerank_k, maps=rerank_maps, model=rerank_model, seed=seed, identical=rerank_identical,
+                            encoder=rerank_encoder,
                             encoder_layers=rerank_encoder_layers, show_progress=not quiet)
         reranker.validate()  # checks the options before anything is loaded
     elif rerank_encoder or rerank_encoder_layers:
@@ -125,7 +130,8 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     if "rerank" in metrics:
         t = metrics["rerank"]["train"]
         click.echo(f"  reranker: cross-fitted training P@1 {t.get('rerank_precision_at_1')} "
-                   f"(maps' CSLS {', '.join(f'{m} {v}' for m, v in t['csls_precision_at_1'].items())}), "
+                   f"(maps' CSLS {', '.join(f'{m} {v}' for m, v in t['csls_precision_at_1'].items())}"
+                   f"{'; spelled-alike candidates added' if metrics['rerank']['identical'] else ''}), "
                    f"fitted in {metrics['rerank']['timing']['fit_seconds']:.1f} s")
     echo_run_tail(metrics, output)
 

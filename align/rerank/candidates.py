@@ -71,9 +71,29 @@ class Pairs:
     group: np.ndarray
     tgt: np.ndarray
     features: dict[str, np.ndarray] = field(default_factory=dict)
+    injected: np.ndarray | None = None  # True for a spelled-alike candidate that no map proposed
 
     def __len__(self) -> int:
         return len(self.tgt)
+
+    def subset(self, pair_mask: np.ndarray, query_mask: np.ndarray | None = None) -> "Pairs":
+        """The pairs where `pair_mask` holds, of the queries where `query_mask` holds (default: all; the
+        pairs of a dropped query must be dropped by `pair_mask` too)."""
+        if query_mask is None:
+            query_mask = np.ones(len(self.rows), dtype=bool)
+        new_index = np.cumsum(query_mask) - 1
+        return Pairs(self.rows[query_mask], new_index[self.group[pair_mask]], self.tgt[pair_mask],
+                     {n: v[pair_mask] for n, v in self.features.items()},
+                     None if self.injected is None else self.injected[pair_mask])
+
+    def without_injected(self) -> "Pairs":
+        """The pairs that some map proposed (the spelled-alike candidates dropped)."""
+        return self if self.injected is None else self.subset(~self.injected)
+
+
+def drop_injected(parts: list[tuple[Pairs, np.ndarray]]) -> list[tuple[Pairs, np.ndarray]]:
+    """Labelled pairs [(Pairs, labels)] without their spelled-alike candidates."""
+    return [(P.without_injected(), y if P.injected is None else y[~P.injected]) for P, y in parts]
 
 
 def make_view(X: np.ndarray, Y: np.ndarray, maps: dict[str, tuple[np.ndarray, np.ndarray | None]],
@@ -89,9 +109,17 @@ def make_view(X: np.ndarray, Y: np.ndarray, maps: dict[str, tuple[np.ndarray, np
     return View(spaces, ex, unit_rows(X), unit_rows(Y), np.asarray(seeds, dtype=np.int64))
 
 
-def candidate_pairs(view: View, rows: np.ndarray, k: int, src_words: list[str], tgt_words: list[str]) -> Pairs:
+def spelled_alike(rows: np.ndarray, src_words: list[str], tgt_words: list[str]) -> np.ndarray:
+    """For each source row, the target row of the same string, or -1."""
+    index = {w: j for j, w in enumerate(tgt_words)}
+    return np.fromiter((index.get(src_words[i], -1) for i in rows), dtype=np.int64, count=len(rows))
+
+
+def candidate_pairs(view: View, rows: np.ndarray, k: int, src_words: list[str], tgt_words: list[str],
+                    identical: bool = False) -> Pairs:
     """The union of the maps' CSLS top-k of each query row (the extra space's too, for the queries it holds),
-    with all features."""
+    with all features. With `identical`, the target word spelled like the query joins its candidates too
+    (marked in `Pairs.injected` when no map proposed it): cognates and names that every map misses."""
     rows = np.asarray(rows, dtype=np.int64)
     n_tgt = len(tgt_words)
     query_ids = np.arange(len(rows))[:, None]
@@ -109,6 +137,15 @@ def candidate_pairs(view: View, rows: np.ndarray, k: int, src_words: list[str], 
         held = (main >= 0) & (q[:, None] >= 0)
         keys.append((query_ids * n_tgt + main)[held])
     uniq, agree = np.unique(np.concatenate(keys), return_counts=True)
+    injected = np.zeros(len(uniq), dtype=bool)
+    if identical:
+        same = spelled_alike(rows, src_words, tgt_words)
+        extra_keys = np.setdiff1d(np.flatnonzero(same >= 0) * n_tgt + same[same >= 0], uniq)
+        uniq = np.concatenate([uniq, extra_keys])
+        agree = np.concatenate([agree, np.zeros(len(extra_keys), dtype=agree.dtype)])
+        injected = np.concatenate([injected, np.ones(len(extra_keys), dtype=bool)])
+        order = np.argsort(uniq, kind="stable")
+        uniq, agree, injected = uniq[order], agree[order], injected[order]
     group, tgt = uniq // n_tgt, uniq % n_tgt
     feats: dict[str, np.ndarray] = {}
     for name, space in view.spaces.items():
@@ -127,4 +164,4 @@ def candidate_pairs(view: View, rows: np.ndarray, k: int, src_words: list[str], 
         valid = (q[group] >= 0) & (t >= 0)
         for key, val in space_features(space, extra_stats, group, np.maximum(t, 0), "encoder", valid).items():
             feats[f"encoder.{key}"] = val
-    return Pairs(rows, group, tgt, feats)
+    return Pairs(rows, group, tgt, feats, injected)

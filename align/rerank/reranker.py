@@ -20,7 +20,7 @@ from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
 from ..errors import InputError
 from ..space.normalize import DEFAULT_STEPS, Normalizer, parse_steps
-from .candidates import ExtraSpace, Pairs, View, candidate_pairs, make_view
+from .candidates import ExtraSpace, Pairs, View, candidate_pairs, drop_injected, make_view
 from .crossfit import gold_labels, source_folds
 from .features import GROUPS, list_stats, stack
 from .maps import fit_map, parse_maps
@@ -31,6 +31,7 @@ DEFAULT_K = 30
 DEFAULT_MAPS: tuple[str, ...] = ("multistep", "rcsls")
 DEFAULT_MODEL = "lightgbm"
 DEFAULT_FOLDS = 5
+DEFAULT_IDENTICAL = "auto"  # spelled-alike candidates: chosen by the cross-fitted figures
 FORMAT_VERSION = 1
 EXTRA_MAP = "procrustes"  # the map fitted in an extra space (e.g. the bridge encoder's)
 ENCODE_VOCAB = 20000  # with an encoder: each side's most frequent words it encodes (plus seeds and queries)
@@ -44,17 +45,21 @@ class Reranker(Params):
     - `maps`: candidate maps (align.rerank.maps.MAPS), e.g. ("procrustes", "multistep");
     - `model`: "lightgbm" (lambdarank) or "logistic"; `model_params` override its defaults;
     - `folds`: cross-fitting folds by source word; `seed`: folds and model;
+    - `identical`: True adds the target word spelled like the query to its candidates when no map proposed
+      it (cognates, names), False never; "auto" fits both and keeps the one with the better cross-fitted
+      P@1 (`identical_`; this scores the folds whatever `score_folds` says);
     - `exclude`: feature groups left out (align.rerank.features.GROUPS);
     - `score_folds`: also fit the model K times to report its cross-fitted P@1 on the training queries;
     - `keep_crossfit`: keep the cross-fitted candidates (`crossfit_`) so that `refit_model` can try other
       models or feature groups without recomputing them (ablations).
-    Learnt: `maps_`, `model_`, `feature_names_`, `importances_`, `train_` (cross-fitted figures),
+    Learnt: `maps_`, `model_`, `identical_`, `feature_names_`, `importances_`, `train_` (cross-fitted figures),
     `src_norm_`, `tgt_norm_` (and `extra_*_` with an extra space), `fit_seconds_`.
     """
 
     def __init__(self, k: int = DEFAULT_K, maps: Sequence[str] | str = DEFAULT_MAPS, model: str = DEFAULT_MODEL,
-                 folds: int = DEFAULT_FOLDS, seed: int = 0, *, normalize=DEFAULT_STEPS, csls_k: int = 10,
-                 depth: int = 100, exclude: Sequence[str] = (), model_params: dict | None = None,
+                 folds: int = DEFAULT_FOLDS, seed: int = 0, *, identical: bool | str = DEFAULT_IDENTICAL,
+                 normalize=DEFAULT_STEPS, csls_k: int = 10, depth: int = 100, exclude: Sequence[str] = (),
+                 model_params: dict | None = None,
                  encoder: str | None = None, encoder_layers: str | None = None, encode_vocab: int = ENCODE_VOCAB,
                  score_folds: bool = True, keep_crossfit: bool = False, threads: int = 0,
                  show_progress: bool = False):
@@ -72,6 +77,8 @@ class Reranker(Params):
             raise InputError(f"unknown feature group {unknown[0]!r}; choose from {', '.join(GROUPS)}")
         parse_maps(self.maps)
         parse_steps(self.normalize)
+        if not (isinstance(self.identical, bool) or self.identical == "auto"):
+            raise InputError(f"identical must be 'auto', True or False, got {self.identical!r}")
         if self.encode_vocab is not None and self.encode_vocab < 1:
             raise InputError(f"the encoder vocabulary needs at least 1 word, got {self.encode_vocab}")
         if self.encoder:
@@ -169,7 +176,7 @@ class Reranker(Params):
         for fold in _progress(folds, self.show_progress, desc="cross-fitting", unit="fold"):
             maps, extra_map = self._fit_maps(X, Y, fold.fit_pairs, space)
             view = make_view(X, Y, maps, fold.fit_pairs, self.csls_k, self.depth, space, extra_map)
-            P = candidate_pairs(view, fold.queries, self.k, src.words, tgt.words)
+            P = candidate_pairs(view, fold.queries, self.k, src.words, tgt.words, self._injects())
             parts.append((P, gold_labels(P.rows, P.group, P.tgt, pairs)))
         crossfit_seconds = time.perf_counter() - t0
         model_seconds = self._learn(parts)
@@ -182,16 +189,35 @@ class Reranker(Params):
                         "fit_seconds": self.fit_seconds_}
         return self
 
+    def _injects(self) -> bool:
+        """Whether candidate lists are built with the spelled-alike candidates (kept or dropped later)."""
+        return self.identical is not False
+
     def _learn(self, parts: list[tuple[Pairs, np.ndarray]]) -> float:
-        """Choose the features, report the cross-fitted figures and fit the model; returns its seconds."""
+        """Choose the features and the spelled-alike variant, report the cross-fitted figures and fit the
+        model; returns its seconds."""
         names = sorted(parts[0][0].features)
         self.feature_names_ = [n for n in names if n.split(".", 1)[0] not in self.exclude]
-        Fs = [stack(P.features, self.feature_names_) for P, _ in parts]
         t0 = time.perf_counter()
-        self.train_ = self._train_figures(parts, Fs)
-        self.model_ = self._fit_model([(F, P, y) for F, (P, y) in zip(Fs, parts)])
+        without = drop_injected(parts)
+        any_injected = any(P.injected is not None and P.injected.any() for P, _ in parts)
+        if self.identical == "auto" and any_injected:
+            figures = {flag: self._train_figures(self._stacked(ps), score=True)
+                       for flag, ps in ((True, parts), (False, without))}
+            self.identical_ = figures[True]["rerank_precision_at_1"] > figures[False]["rerank_precision_at_1"]
+            self.train_ = {**figures[self.identical_], "identical": {
+                "chosen": self.identical_, "rerank_precision_at_1_with": figures[True]["rerank_precision_at_1"],
+                "rerank_precision_at_1_without": figures[False]["rerank_precision_at_1"]}}
+        else:
+            self.identical_ = self.identical is True and any_injected
+            self.train_ = self._train_figures(self._stacked(parts if self.identical_ else without),
+                                              self.score_folds)
+        self.model_ = self._fit_model(self._stacked(parts if self.identical_ else without))
         self.importances_ = self.model_.importances(self.feature_names_)
         return time.perf_counter() - t0
+
+    def _stacked(self, parts: list[tuple[Pairs, np.ndarray]]) -> list[tuple[np.ndarray, Pairs, np.ndarray]]:
+        return [(stack(P.features, self.feature_names_), P, y) for P, y in parts]
 
     def refit_model(self, *, model: str | None = None, model_params: dict | None = None,
                     exclude: Sequence[str] | None = None) -> "Reranker":
@@ -224,25 +250,24 @@ class Reranker(Params):
         model = make_model(self.model, self.model_params, self.seed, self.threads)
         return model.fit(np.vstack(F), np.concatenate(y), np.concatenate(sizes), self.feature_names_)
 
-    def _train_figures(self, parts: list[tuple[Pairs, np.ndarray]], Fs: list[np.ndarray]) -> dict:
+    def _train_figures(self, parts: list[tuple[np.ndarray, Pairs, np.ndarray]], score: bool) -> dict:
         """Cross-fitted P@1 on the seed queries: each map's CSLS (fitted on the other folds) and, with
-        `score_folds`, the reranker's (model fitted on the other folds' queries)."""
-        n = sum(len(P.rows) for P, _ in parts)
+        `score`, the reranker's (model fitted on the other folds' queries)."""
+        n = sum(len(P.rows) for _, P, _ in parts)
         out: dict = {"queries": n}
         hits = {name: 0 for name in parse_maps(self.maps)}
         recall = 0
-        for P, y in parts:
+        for _, P, y in parts:
             recall += int((np.bincount(P.group, weights=y, minlength=len(P.rows)) > 0).sum())
             for name in hits:
                 hits[name] += _hits_at_1(P.features[f"csls.{name}.score"], P.group, y, len(P.rows))
         out["csls_precision_at_1"] = {name: round(100.0 * h / n, 2) for name, h in hits.items()}
         out["candidate_recall"] = round(100.0 * recall / n, 2)
-        if self.score_folds:
+        if score:
             rer = 0
-            for f, (P, y) in enumerate(parts):
-                others = [(Fs[g], parts[g][0], parts[g][1]) for g in range(len(parts)) if g != f]
-                m = self._fit_model(others)
-                rer += _hits_at_1(m.predict(Fs[f]), P.group, y, len(P.rows))
+            for f, (F, P, y) in enumerate(parts):
+                m = self._fit_model([part for g, part in enumerate(parts) if g != f])
+                rer += _hits_at_1(m.predict(F), P.group, y, len(P.rows))
             out["rerank_precision_at_1"] = round(100.0 * rer / n, 2)
         return out
 
@@ -268,7 +293,8 @@ class Reranker(Params):
         """Candidate pairs with features for the source rows `rows` (sorted, distinct)."""
         rows = np.asarray(rows, dtype=np.int64)
         view = self.view(src, tgt, extra, [src.words[int(i)] for i in rows]) if view is None else view
-        return candidate_pairs(view, rows, self.k, src.words, tgt.words)
+        P = candidate_pairs(view, rows, self.k, src.words, tgt.words, self._injects())
+        return P if self.identical_ else P.without_injected()
 
     def predict(self, pairs: Pairs) -> np.ndarray:
         """The model's score of each (query, candidate) pair: higher ranks first."""
@@ -337,7 +363,8 @@ class Reranker(Params):
         Dictionary(self.seed_words_).save(tmp / "seeds.txt")
         meta = {"format": "align-rerank", "version": FORMAT_VERSION, "params": self.params_json(),
                 "model_file": model_file, "feature_names": self.feature_names_, "maps": maps,
-                "has_extra": self.has_extra_, "src_normalize": self.src_norm_.to_json(),
+                "identical_chosen": self.identical_, "has_extra": self.has_extra_,
+                "src_normalize": self.src_norm_.to_json(),
                 "tgt_normalize": self.tgt_norm_.to_json(), "importances": self.importances_,
                 "train": self.train_, "timing": self.timing_}
         if self.has_extra_:
@@ -348,7 +375,8 @@ class Reranker(Params):
     def summary(self) -> dict:
         """What a job reports about the fitted reranker: parameters, cross-fitted figures, importances, time."""
         self._check_fitted()
-        return {"params": self.params_json(), "train": self.train_, "seed_pairs": len(self.seed_words_),
+        return {"params": self.params_json(), "identical": self.identical_, "train": self.train_,
+                "seed_pairs": len(self.seed_words_),
                 "importances": dict(sorted(self.importances_.items(), key=lambda kv: -kv[1])),
                 "timing": self.timing_}
 
@@ -380,6 +408,9 @@ class Reranker(Params):
                 raise InputError(f"unreadable matrix ({exc})", str(directory / name)) from None
 
         maps = {name: (matrix(f["W"]), matrix(f["W_tgt"])) for name, f in meta["maps"].items()}
+        if "identical" not in p:  # written before spelled-alike candidates existed: it never used them
+            r.identical = False
+        r.identical_ = bool(meta.get("identical_chosen", False))
         r.has_extra_ = bool(meta["has_extra"])
         r.extra_map_ = maps.pop("extra", None)
         r.maps_ = maps

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..space.normalize import unit_rows
 from ..search.csls import pruned_topk
-from ..search.topk import top_rows
+from ..search.topk import faiss_knn, top_rows
 
 PRUNE_SOURCES = 2048  # sources giving every target a cheap lower bound of r_S
 COLUMN_BLOCK = 2048  # target rows per product block in `MappedSpace.ensure_columns`
@@ -37,7 +37,7 @@ class MappedSpace:
         todo = cols[np.isnan(self.r_S[cols])]
         for s in range(0, len(todo), COLUMN_BLOCK):
             blk = todo[s:s + COLUMN_BLOCK]
-            vals, _ = top_rows(self.Y[blk] @ self.X.T, self.depth)
+            vals, _ = faiss_knn(self.Y[blk], self.X, self.depth)
             self.src_top[blk] = vals
             self.r_S[blk] = vals[:, :self.csls_k].mean(axis=1)
 
@@ -45,7 +45,7 @@ class MappedSpace:
         """A lower bound of r_S for every target: its mean over the nearest of a subset of sources."""
         if self._lower is None:
             sub = np.arange(min(PRUNE_SOURCES, len(self.X)))
-            vals, _ = top_rows(self.Y @ self.X[sub].T, min(self.csls_k, len(sub)))
+            vals, _ = faiss_knn(self.Y, self.X[sub], min(self.csls_k, len(sub)))
             # with fewer sources than csls_k the subset's mean is no bound: -1 bounds any cosine mean
             self._lower = (vals.mean(axis=1) - 1e-5 if len(sub) >= self.csls_k
                            else np.full(len(self.Y), -1.0, dtype=np.float32))
