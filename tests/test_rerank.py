@@ -134,17 +134,41 @@ def test_crossfitting_keeps_each_querys_pairs_out_of_its_maps(twins):
     assert len(r.fold_queries_) == 4
     for queries, fit_sources in zip(r.fold_queries_, r.fold_fit_sources_):
         assert len(queries) and not np.isin(queries, fit_sources).any()
+    # new queries are scored in the same four views: each holds the other folds' seeds only
+    views = list(r.views(src, tgt))
+    assert len(views) == 4
+    for view, queries, fit_sources in zip(views, r.fold_queries_, r.fold_fit_sources_):
+        assert np.array_equal(np.unique(view.seeds[:, 0]), fit_sources)
+        assert not np.isin(view.seeds[:, 0], queries).any()
+    whole = _fit(src, tgt, train, folds=4, seed=3, apply_maps="all")
+    (view,) = whole.views(src, tgt)
+    assert len(view.seeds) == len(pairs)
+
+
+def test_views_combine_by_mean_rank():
+    from align.rerank.reranker import combine_views, top_by_group
+
+    # query 0: view A ranks targets 5, 7, 9; view B ranks 7, 5 and does not list 9 (last, rank 2 of 2)
+    a = (np.array([0, 0, 0]), np.array([5, 7, 9]), np.array([3.0, 2.0, 1.0]))
+    b = (np.array([0, 0]), np.array([5, 7]), np.array([0.5, 0.9]))
+    group, tgt, score, tie = combine_views([a, b], 1, 10)
+    assert tgt.tolist() == [5, 7, 9] and group.tolist() == [0, 0, 0]
+    assert score.tolist() == [-0.5, -0.5, -2.0]  # mean ranks (0+1)/2, (1+0)/2, (2+2)/2
+    np.testing.assert_allclose(tie, [1.75, 1.45, 0.75])  # mean scores, B's lowest (0.5) for the target it lacks
+    _, ids = top_by_group(score, group, tgt, 1, 3, tie)
+    assert ids.tolist() == [[5, 7, 9]]  # the tie on mean rank goes to the higher mean score
 
 
 def test_save_load_apply_gives_the_same_ranking(twins, tmp_path):
     src, tgt, train, test = twins
     rows = np.array([src.index[s] for s, _ in test.pairs])
-    for model in ("lightgbm", "logistic"):
-        r = _fit(src, tgt, train, model=model, seed=1)
+    for model, apply_maps in (("lightgbm", "folds"), ("logistic", "all")):
+        r = _fit(src, tgt, train, model=model, seed=1, apply_maps=apply_maps)
         scores, ids = r.rank(src, tgt, rows, k=10)
         r.save(tmp_path / model)
         files = sorted(os.listdir(tmp_path / model))
-        assert files == sorted(["rerank.json", "seeds.txt", "procrustes.W.npy",
+        views = range(5) if apply_maps == "folds" else range(1)
+        assert files == sorted(["rerank.json", "seeds.txt", *(f"view{v}.procrustes.W.npy" for v in views),
                                 "model.txt" if model == "lightgbm" else "model.json"])
         back = Reranker.load(tmp_path / model)
         s2, i2 = back.rank(src, tgt, rows, k=10)
@@ -154,6 +178,20 @@ def test_save_load_apply_gives_the_same_ranking(twins, tmp_path):
         assert json.loads((tmp_path / model / "rerank.json").read_text())["format"] == "align-rerank"
     r.save(tmp_path / "logistic")  # saving over an existing reranker replaces it whole
     assert Reranker.load(tmp_path / "logistic").model == "logistic"
+    # a reranker saved in the first format (one set of maps, no folds) loads and ranks as before
+    d = tmp_path / "logistic"
+    meta = json.loads((d / "rerank.json").read_text())
+    os.rename(d / "view0.procrustes.W.npy", d / "procrustes.W.npy")
+    meta["maps"] = {"procrustes": {"W": "procrustes.W.npy", "W_tgt": None}}
+    for key in ("views", "seed_folds", "identical_chosen"):
+        del meta[key]
+    for key in ("apply_maps", "identical"):
+        del meta["params"][key]
+    meta["version"] = 1
+    (d / "rerank.json").write_text(json.dumps(meta))
+    old = Reranker.load(d)
+    assert old.apply_maps == "all" and old.identical is False
+    assert np.array_equal(old.rank(src, tgt, rows, k=10)[1], r.rank(src, tgt, rows, k=10)[1])
 
 
 def test_fits_are_deterministic_given_the_seed(twins):
@@ -175,15 +213,19 @@ def test_cross_fitted_training_figures(twins):
 
 def test_translate_and_bad_input(twins, tmp_path):
     src, tgt, train, _ = twins
-    r = _fit(src, tgt, train)
     w = train.pairs[0][0]
-    out = r.translate(src, tgt, [w], k=3)
-    assert len(out[w]) == 3 and all(isinstance(t, str) for t, _ in out[w])
+    for apply_maps in ("all", "folds"):
+        r = _fit(src, tgt, train, apply_maps=apply_maps)
+        out = r.translate(src, tgt, [w], k=3)
+        assert len(out[w]) == 3 and all(isinstance(t, str) for t, _ in out[w])
+        scores = [sc for _, sc in out[w]]
+        assert scores == sorted(scores, reverse=True)
     with pytest.raises(InputError, match="not in the source vocabulary"):
         r.translate(src, tgt, ["zzzzzzzzz"])
     for bad, message in (({"k": 5}, "k >= 10"), ({"maps": "procrustes,nope"}, "unknown candidate map"),
                          ({"exclude": ("spelling",)}, "unknown feature group"),
                          ({"model": "forest"}, "unknown reranking model"),
+                         ({"apply_maps": "some"}, "apply_maps must be one of folds, all"),
                          ({"encoder": str(tmp_path / "no-such-model")}, "no such model directory")):
         r = Reranker(**bad)  # parameters are stored as given, checked by fit
         assert all(getattr(r, n) == v for n, v in bad.items())
@@ -282,6 +324,7 @@ def test_cli_rerank_options_default_to_the_library():
     assert got["rerank_k"] == DEFAULT_K and got["rerank_model"] == DEFAULT_MODEL
     assert got["rerank_maps"] == " ".join(DEFAULT_MAPS) and got["rerank"] is False
     assert got["rerank_identical"] == Reranker.defaults()["identical"] == "auto"
+    assert got["rerank_apply_maps"] == Reranker.defaults()["apply_maps"] == "folds"
     assert got["rerank_encoder"] == Reranker.defaults()["encoder"] is None
     assert got["rerank_encoder_layers"] == Reranker.defaults()["encoder_layers"] is None
 

@@ -57,6 +57,9 @@ P, R = ProcrustesAligner, RCSLSAligner
             callback=lambda ctx, param, v: {"yes": True, "no": False}.get(v, v),
             help="Reranking: add the target word spelled like the query to its candidates (cognates, names); "
                  "auto keeps it when it raises the cross-fitted training P@1.")
+@api_option(Reranker, "apply_maps", "--rerank-apply-maps", type=click.Choice(["folds", "all"]),
+            help="Reranking: score new queries in each cross-fitting fold's maps and average the ranks (folds), "
+                 "or in maps refitted on all seeds (all).")
 @api_option(Reranker, "encoder", "--rerank-encoder", metavar="MODEL",
             help="Reranking: also use a multilingual encoder's word vectors (align bridge's --model: a Hugging "
                  "Face name or a local directory) as one more feature set; saved with the reranker and used "
@@ -68,7 +71,7 @@ P, R = ProcrustesAligner, RCSLSAligner
 def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
                    refine_vocab, whiten, reweight, refine_filter, epochs, lr, orthogonal, normalize, max_vocab,
                    output, seed, no_cache, rerank, rerank_k, rerank_maps, rerank_model, rerank_identical,
-                   rerank_encoder, rerank_encoder_layers, approx, as_json, quiet):
+                   rerank_apply_maps, rerank_encoder, rerank_encoder_layers, approx, as_json, quiet):
     """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
     import time
 
@@ -91,7 +94,7 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     reranker = None
     if rerank:
         reranker = Reranker(k=rerank_k, maps=rerank_maps, model=rerank_model, seed=seed, identical=rerank_identical,
-                            encoder=rerank_encoder,
+                            apply_maps=rerank_apply_maps, encoder=rerank_encoder,
                             encoder_layers=rerank_encoder_layers, show_progress=not quiet)
         reranker.validate()  # checks the options before anything is loaded
     elif rerank_encoder or rerank_encoder_layers:

@@ -10,7 +10,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -32,7 +32,9 @@ DEFAULT_MAPS: tuple[str, ...] = ("multistep", "rcsls")
 DEFAULT_MODEL = "lightgbm"
 DEFAULT_FOLDS = 5
 DEFAULT_IDENTICAL = "auto"  # spelled-alike candidates: chosen by the cross-fitted figures
-FORMAT_VERSION = 1
+DEFAULT_APPLY_MAPS = "folds"  # new queries are scored in the cross-fitting views the model learnt from
+APPLY_MAPS = ("folds", "all")
+FORMAT_VERSION = 2
 EXTRA_MAP = "procrustes"  # the map fitted in an extra space (e.g. the bridge encoder's)
 ENCODE_VOCAB = 20000  # with an encoder: each side's most frequent words it encodes (plus seeds and queries)
 RUN_PARAMS = ("score_folds", "keep_crossfit", "threads", "show_progress")  # how to run, not what is fitted
@@ -48,16 +50,21 @@ class Reranker(Params):
     - `identical`: True adds the target word spelled like the query to its candidates when no map proposed
       it (cognates, names), False never; "auto" fits both and keeps the one with the better cross-fitted
       P@1 (`identical_`; this scores the folds whatever `score_folds` says);
+    - `apply_maps`: how new queries are scored. "folds": in each cross-fitting fold's view (the maps fitted
+      on the other folds, whose candidates the model learnt from), ranking by the candidate's mean rank
+      over the views; "all": in one view of maps refitted on all seeds;
     - `exclude`: feature groups left out (align.rerank.features.GROUPS);
     - `score_folds`: also fit the model K times to report its cross-fitted P@1 on the training queries;
     - `keep_crossfit`: keep the cross-fitted candidates (`crossfit_`) so that `refit_model` can try other
       models or feature groups without recomputing them (ablations).
-    Learnt: `maps_`, `model_`, `identical_`, `feature_names_`, `importances_`, `train_` (cross-fitted figures),
+    Learnt: `view_maps_` (per view: {map: (W, W_tgt)}, extra map), `seed_folds_`, `model_`, `identical_`,
+    `feature_names_`, `importances_`, `train_` (cross-fitted figures),
     `src_norm_`, `tgt_norm_` (and `extra_*_` with an extra space), `fit_seconds_`.
     """
 
     def __init__(self, k: int = DEFAULT_K, maps: Sequence[str] | str = DEFAULT_MAPS, model: str = DEFAULT_MODEL,
                  folds: int = DEFAULT_FOLDS, seed: int = 0, *, identical: bool | str = DEFAULT_IDENTICAL,
+                 apply_maps: str = DEFAULT_APPLY_MAPS,
                  normalize=DEFAULT_STEPS, csls_k: int = 10, depth: int = 100, exclude: Sequence[str] = (),
                  model_params: dict | None = None,
                  encoder: str | None = None, encoder_layers: str | None = None, encode_vocab: int = ENCODE_VOCAB,
@@ -77,6 +84,8 @@ class Reranker(Params):
             raise InputError(f"unknown feature group {unknown[0]!r}; choose from {', '.join(GROUPS)}")
         parse_maps(self.maps)
         parse_steps(self.normalize)
+        if self.apply_maps not in APPLY_MAPS:
+            raise InputError(f"apply_maps must be one of {', '.join(APPLY_MAPS)}, got {self.apply_maps!r}")
         if not (isinstance(self.identical, bool) or self.identical == "auto"):
             raise InputError(f"identical must be 'auto', True or False, got {self.identical!r}")
         if self.encode_vocab is not None and self.encode_vocab < 1:
@@ -148,7 +157,8 @@ class Reranker(Params):
     # ---- fitting -----------------------------------------------------------------------------------
     def fit(self, src: Embeddings, tgt: Embeddings, seeds: Dictionary,
             extra: tuple[Embeddings, Embeddings] | None = None) -> "Reranker":
-        """Cross-fit the features of the seed queries, learn the ranking model, fit the maps on all seeds.
+        """Cross-fit the features of the seed queries and learn the ranking model; keep the folds' maps (or,
+        with apply_maps="all", fit the maps on all seeds) to score new queries.
 
         `extra`: (source, target) Embeddings of another space holding (some of) the same words, e.g. the
         bridge encoder's vectors; its Procrustes map's scores become the `encoder` feature group. With an
@@ -172,9 +182,11 @@ class Reranker(Params):
         self.fold_fit_sources_ = [np.unique(f.fit_pairs[:, 0]) for f in folds]
         self.fold_queries_ = [f.queries for f in folds]
         parts: list[tuple[Pairs, np.ndarray]] = []
+        fold_maps = []
         t0 = time.perf_counter()
         for fold in _progress(folds, self.show_progress, desc="cross-fitting", unit="fold"):
             maps, extra_map = self._fit_maps(X, Y, fold.fit_pairs, space)
+            fold_maps.append((maps, extra_map))
             view = make_view(X, Y, maps, fold.fit_pairs, self.csls_k, self.depth, space, extra_map)
             P = candidate_pairs(view, fold.queries, self.k, src.words, tgt.words, self._injects())
             parts.append((P, gold_labels(P.rows, P.group, P.tgt, pairs)))
@@ -182,8 +194,12 @@ class Reranker(Params):
         model_seconds = self._learn(parts)
         if self.keep_crossfit:
             self.crossfit_ = parts
-        self.maps_, self.extra_map_ = self._fit_maps(X, Y, pairs, space)
+        self.view_maps_ = fold_maps if self.apply_maps == "folds" else [self._fit_maps(X, Y, pairs, space)]
         self.seed_words_ = [(src.words[int(a)], tgt.words[int(b)]) for a, b in pairs]
+        fold_of_source = np.empty(int(pairs[:, 0].max()) + 1, dtype=np.int64)
+        for fold in folds:
+            fold_of_source[fold.queries] = fold.index
+        self.seed_folds_ = fold_of_source[pairs[:, 0]]
         self.fit_seconds_ = round(time.perf_counter() - start, 3)
         self.timing_ = {"crossfit_seconds": round(crossfit_seconds, 3), "model_seconds": round(model_seconds, 3),
                         "fit_seconds": self.fit_seconds_}
@@ -238,7 +254,7 @@ class Reranker(Params):
         out.timing_ = {**self.timing_, "model_seconds": round(seconds, 3)}
         return out
 
-    def _fit_model(self, parts: list[tuple[np.ndarray, Pairs, np.ndarray]]):
+    def _fit_model(self, parts: list[tuple[np.ndarray, Pairs, np.ndarray]], threads: int | None = None):
         """Fit the ranking model on the queries that have a gold candidate (the others carry no signal)."""
         F, y, sizes = [], [], []
         for Fp, P, lab in parts:
@@ -247,7 +263,7 @@ class Reranker(Params):
             keep = has[P.group]
             F.append(Fp[keep]), y.append(lab[keep])
             sizes.append(np.bincount(P.group[keep], minlength=n_q)[has])
-        model = make_model(self.model, self.model_params, self.seed, self.threads)
+        model = make_model(self.model, self.model_params, self.seed, self.threads if threads is None else threads)
         return model.fit(np.vstack(F), np.concatenate(y), np.concatenate(sizes), self.feature_names_)
 
     def _train_figures(self, parts: list[tuple[np.ndarray, Pairs, np.ndarray]], score: bool) -> dict:
@@ -264,50 +280,80 @@ class Reranker(Params):
         out["csls_precision_at_1"] = {name: round(100.0 * h / n, 2) for name, h in hits.items()}
         out["candidate_recall"] = round(100.0 * recall / n, 2)
         if score:
-            rer = 0
-            for f, (F, P, y) in enumerate(parts):
-                m = self._fit_model([part for g, part in enumerate(parts) if g != f])
-                rer += _hits_at_1(m.predict(F), P.group, y, len(P.rows))
-            out["rerank_precision_at_1"] = round(100.0 * rer / n, 2)
+            out["rerank_precision_at_1"] = round(100.0 * self._fold_hits(parts) / n, 2)
         return out
+
+    def _fold_hits(self, parts: list[tuple[np.ndarray, Pairs, np.ndarray]]) -> int:
+        """Queries of each part whose best candidate is gold under a model fitted on the other parts. The K
+        models are fitted side by side, one thread each (small models use several threads poorly)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from ..device import available_cores
+
+        def hits(f: int) -> int:
+            F, P, y = parts[f]
+            m = self._fit_model([part for g, part in enumerate(parts) if g != f], threads=1)
+            return _hits_at_1(m.predict(F), P.group, y, len(P.rows))
+
+        # logistic regression limits BLAS threads process-wide while it fits: one fit at a time
+        workers = 1 if self.model == "logistic" else (self.threads or available_cores())
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(parts)))) as pool:
+            return sum(pool.map(hits, range(len(parts))))
 
     # ---- applying ----------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise InputError("the reranker is not fitted")
 
-    def view(self, src: Embeddings, tgt: Embeddings, extra=None, queries: Sequence[str] = ()) -> View:
-        """The maps fitted on all seeds applied to `src` and `tgt` (normalised as at fit time); with an
-        encoder and no `extra`, the source words `queries` are encoded too."""
+    def views(self, src: Embeddings, tgt: Embeddings, extra=None, queries: Sequence[str] = ()) -> Iterator[View]:
+        """The fitted maps applied to `src` and `tgt` (normalised as at fit time), one View at a time: each
+        fold's (apply_maps="folds") or the one of all seeds; with an encoder and no `extra`, the source words
+        `queries` are encoded too."""
         self._check_fitted()
         extra = self._extra_for(src, tgt, extra, queries)
         X, Y = self.src_norm_.transform(src.vectors), self.tgt_norm_.transform(tgt.vectors)
         space = self._extra_space(src, tgt, extra, fit=False) if self.has_extra_ else None
-        seeds = Dictionary(self.seed_words_).indices(src, tgt)
-        if len(seeds) == 0:
-            raise InputError("none of the reranker's seed pairs is in these vocabularies")
-        return make_view(X, Y, self.maps_, seeds, self.csls_k, self.depth, space, self.extra_map_)
+        for v, (maps, extra_map) in enumerate(self.view_maps_):
+            words = self.seed_words_ if len(self.view_maps_) == 1 else \
+                [w for w, f in zip(self.seed_words_, self.seed_folds_) if f != v]
+            seeds = Dictionary(words).indices(src, tgt)
+            if len(seeds) == 0:
+                raise InputError("none of the reranker's seed pairs is in these vocabularies")
+            yield make_view(X, Y, maps, seeds, self.csls_k, self.depth, space, extra_map)
 
-    def candidates(self, src: Embeddings, tgt: Embeddings, rows: np.ndarray, extra=None,
-                   view: View | None = None) -> Pairs:
-        """Candidate pairs with features for the source rows `rows` (sorted, distinct)."""
+    def view_candidates(self, src: Embeddings, tgt: Embeddings, rows, extra=None) -> list[Pairs]:
+        """Candidate pairs with features of the source rows `rows` (sorted, distinct), one Pairs per view; the
+        spelled-alike candidates are marked (`score_candidates` keeps them only if fit chose them)."""
         rows = np.asarray(rows, dtype=np.int64)
-        view = self.view(src, tgt, extra, [src.words[int(i)] for i in rows]) if view is None else view
-        P = candidate_pairs(view, rows, self.k, src.words, tgt.words, self._injects())
-        return P if self.identical_ else P.without_injected()
+        return [candidate_pairs(view, rows, self.k, src.words, tgt.words, self._injects())
+                for view in self.views(src, tgt, extra, [src.words[int(i)] for i in rows])]
 
     def predict(self, pairs: Pairs) -> np.ndarray:
         """The model's score of each (query, candidate) pair: higher ranks first."""
         self._check_fitted()
         return self.model_.predict(stack(pairs.features, self.feature_names_))
 
+    def score_candidates(self, lists: list[Pairs], n_tgt: int
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Every candidate of `view_candidates`' lists with its reranked score: (query index, target row, score,
+        tie-breaker), higher first. One view: the model's score. Several: minus the candidate's mean rank over
+        the views (`combine_views`), ties broken by its mean model score."""
+        found = []
+        for P in lists:
+            P = P if self.identical_ else P.without_injected()
+            found.append((P.group, P.tgt, self.predict(P)))
+        if len(found) == 1:
+            group, tgt_rows, score = found[0]
+            return group, tgt_rows, score, score
+        return combine_views(found, len(lists[0].rows), n_tgt)
+
     def rank(self, src: Embeddings, tgt: Embeddings, rows, k: int = 10, extra=None) -> tuple[np.ndarray, np.ndarray]:
         """The `k` best reranked targets of each source row: (scores, target rows), both (len(rows), k), best
         first, in the order of `rows`; padded with NaN / -1 where a query has fewer candidates."""
         rows = np.asarray(rows, dtype=np.int64)
         uniq, inv = np.unique(rows, return_inverse=True)
-        P = self.candidates(src, tgt, uniq, extra)
-        scores, ids = top_by_group(self.predict(P), P.group, P.tgt, len(uniq), k)
+        group, tgt_rows, score, tie = self.score_candidates(self.view_candidates(src, tgt, uniq, extra), len(tgt))
+        scores, ids = top_by_group(score, group, tgt_rows, len(uniq), k, tie)
         return scores[inv.ravel()], ids[inv.ravel()]
 
     def translate(self, src: Embeddings, tgt: Embeddings, words: Sequence[str], k: int = 5,
@@ -349,20 +395,26 @@ class Reranker(Params):
     def write_files(self, directory: str | os.PathLike) -> None:
         """Write into an existing folder: rerank.json (parameters, feature names, normalisers, figures), the
         model in its library's text format (model.txt for LightGBM, model.json for logistic regression),
-        each map's matrices as .npy and the seed pairs as text (no pickle)."""
+        each view's map matrices as .npy (view{v}.{map}.W.npy), the seed pairs as text and their folds in
+        rerank.json (no pickle)."""
         self._check_fitted()
         tmp = Path(directory)
         model_file = "model.txt" if self.model == "lightgbm" else "model.json"
         (tmp / model_file).write_text(self.model_.to_text(), encoding="utf-8")
-        maps = {}
-        for name, (W, Wt) in [*self.maps_.items(), *([("extra", self.extra_map_)] if self.has_extra_ else [])]:
-            np.save(tmp / f"{name}.W.npy", W)
-            if Wt is not None:
-                np.save(tmp / f"{name}.W_tgt.npy", Wt)
-            maps[name] = {"W": f"{name}.W.npy", "W_tgt": None if Wt is None else f"{name}.W_tgt.npy"}
+        views = []
+        for v, (maps, extra_map) in enumerate(self.view_maps_):
+            files = {}
+            for name, (W, Wt) in [*maps.items(), *([("extra", extra_map)] if self.has_extra_ else [])]:
+                stem = f"view{v}.{name}"
+                np.save(tmp / f"{stem}.W.npy", W)
+                if Wt is not None:
+                    np.save(tmp / f"{stem}.W_tgt.npy", Wt)
+                files[name] = {"W": f"{stem}.W.npy", "W_tgt": None if Wt is None else f"{stem}.W_tgt.npy"}
+            views.append(files)
         Dictionary(self.seed_words_).save(tmp / "seeds.txt")
         meta = {"format": "align-rerank", "version": FORMAT_VERSION, "params": self.params_json(),
-                "model_file": model_file, "feature_names": self.feature_names_, "maps": maps,
+                "model_file": model_file, "feature_names": self.feature_names_, "views": views,
+                "seed_folds": [int(f) for f in self.seed_folds_],
                 "identical_chosen": self.identical_, "has_extra": self.has_extra_,
                 "src_normalize": self.src_norm_.to_json(),
                 "tgt_normalize": self.tgt_norm_.to_json(), "importances": self.importances_,
@@ -407,13 +459,17 @@ class Reranker(Params):
             except (OSError, ValueError) as exc:
                 raise InputError(f"unreadable matrix ({exc})", str(directory / name)) from None
 
-        maps = {name: (matrix(f["W"]), matrix(f["W_tgt"])) for name, f in meta["maps"].items()}
         if "identical" not in p:  # written before spelled-alike candidates existed: it never used them
             r.identical = False
+        if "apply_maps" not in p:  # written before the folds' views existed: one view of all seeds
+            r.apply_maps = "all"
         r.identical_ = bool(meta.get("identical_chosen", False))
         r.has_extra_ = bool(meta["has_extra"])
-        r.extra_map_ = maps.pop("extra", None)
-        r.maps_ = maps
+        r.view_maps_ = []
+        for files in meta.get("views", [meta.get("maps", {})]):
+            maps = {name: (matrix(f["W"]), matrix(f["W_tgt"])) for name, f in files.items()}
+            extra_map = maps.pop("extra", None)
+            r.view_maps_.append((maps, extra_map))
         try:
             text = (directory / meta["model_file"]).read_text(encoding="utf-8")
         except OSError as exc:
@@ -426,6 +482,9 @@ class Reranker(Params):
             r.extra_src_norm_ = Normalizer.from_json(meta["extra_src_normalize"])
             r.extra_tgt_norm_ = Normalizer.from_json(meta["extra_tgt_normalize"])
         r.seed_words_ = Dictionary.load(directory / "seeds.txt").pairs
+        r.seed_folds_ = np.asarray(meta.get("seed_folds", [0] * len(r.seed_words_)), dtype=np.int64)
+        if len(r.seed_folds_) != len(r.seed_words_):
+            raise InputError("seeds.txt does not match the folds in rerank.json", str(directory / "seeds.txt"))
         r.importances_, r.train_, r.timing_ = meta["importances"], meta["train"], meta.get("timing", {})
         return r
 
@@ -436,10 +495,43 @@ def _hits_at_1(score: np.ndarray, group: np.ndarray, label: np.ndarray, n_querie
     return int(((rank == 0) & (label > 0)).sum())
 
 
-def top_by_group(score: np.ndarray, group: np.ndarray, tgt: np.ndarray, n_queries: int, k: int
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each group's `k` best (score, tgt), best first; ties broken by target row; NaN / -1 padding."""
-    order = np.lexsort((tgt, -score, group))
+def combine_views(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_queries: int, n_tgt: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One candidate list per query from the (group, target row, model score) lists of several views:
+    (group, target row, minus the mean rank, mean score), sorted by (group, target row). A view that does not
+    list a candidate ranks it after its own list and gives it the query's lowest score in that view."""
+    keys = np.concatenate([g * n_tgt + t for g, t, _ in found])
+    uniq, inv = np.unique(keys, return_inverse=True)
+    rank_sum, score_sum = np.zeros(len(uniq)), np.zeros(len(uniq))
+    listed_len, listed_low = np.zeros(len(uniq)), np.zeros(len(uniq))
+    all_len, all_low = np.zeros(n_queries), np.zeros(n_queries)
+    start = 0
+    for g, _, score in found:
+        at = inv.ravel()[start:start + len(g)]  # distinct within a view
+        start += len(g)
+        score = np.asarray(score, dtype=np.float64)
+        rank, _, _ = list_stats(score, g, n_queries)
+        length = np.bincount(g, minlength=n_queries).astype(np.float64)
+        low = np.full(n_queries, np.inf)
+        np.minimum.at(low, g, score)
+        low[~np.isfinite(low)] = 0.0  # no candidate in this view: the same for all, so no effect on the order
+        rank_sum[at] += rank
+        score_sum[at] += score
+        listed_len[at] += length[g]
+        listed_low[at] += low[g]
+        all_len += length
+        all_low += low
+    group = uniq // n_tgt
+    mean_rank = (rank_sum + all_len[group] - listed_len) / len(found)
+    mean_score = (score_sum + all_low[group] - listed_low) / len(found)
+    return group, uniq % n_tgt, -mean_rank, mean_score
+
+
+def top_by_group(score: np.ndarray, group: np.ndarray, tgt: np.ndarray, n_queries: int, k: int,
+                 tie: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's `k` best (score, tgt), best first; ties broken by `tie` (higher first), then by target row;
+    NaN / -1 padding. `group` must be sorted ascending."""
+    order = np.lexsort((tgt, -score, group) if tie is None else (tgt, -tie, -score, group))
     starts = np.searchsorted(group, np.arange(n_queries + 1))
     pos = np.arange(len(order)) - starts[group[order]]
     keep = pos < k
