@@ -98,7 +98,14 @@ def test_spelled_alike_candidates_the_maps_miss(cognates, twins, tmp_path):
     src, tgt, train, test = cognates
     never = _fit(src, tgt, train, identical=False)
     assert never.evaluate(src, tgt, test)["precision_at_1"] < 65.0  # the cognates are not among the candidates
+    # a reranker that built the spelled-alike candidates but did not keep them never ranks one
+    declined = _fit(src, tgt, train, identical=True)
+    declined.identical_ = False
+    rows = np.sort([src.index[w] for w, _ in test.pairs])
+    assert all(not P.injected.any() for P in declined.view_candidates(src, tgt, rows))
+    assert declined.evaluate(src, tgt, test)["precision_at_1"] < 65.0
     auto = _fit(src, tgt, train, identical="auto")  # scores the folds to choose, whatever score_folds says
+    assert _fit(src, tgt, train, identical="auto", threads=2).train_ == auto.train_  # folds fitted side by side
     assert auto.identical_ is True  # chosen on the cross-fitted training queries
     choice = auto.train_["identical"]
     assert choice["rerank_precision_at_1_with"] > choice["rerank_precision_at_1_without"] + 20
@@ -137,9 +144,14 @@ def test_crossfitting_keeps_each_querys_pairs_out_of_its_maps(twins):
     # new queries are scored in the same four views: each holds the other folds' seeds only
     views = list(r.views(src, tgt))
     assert len(views) == 4
-    for view, queries, fit_sources in zip(views, r.fold_queries_, r.fold_fit_sources_):
+    from align.rerank.maps import fit_map
+
+    X, Y = r.src_norm_.transform(src.vectors), r.tgt_norm_.transform(tgt.vectors)
+    for view, queries, fit_sources, (maps, _) in zip(views, r.fold_queries_, r.fold_fit_sources_, r.view_maps_):
         assert np.array_equal(np.unique(view.seeds[:, 0]), fit_sources)
         assert not np.isin(view.seeds[:, 0], queries).any()
+        # and its maps are the ones fitted on exactly those seeds
+        np.testing.assert_allclose(maps["procrustes"][0], fit_map("procrustes", X, Y, view.seeds)[0], atol=1e-5)
     whole = _fit(src, tgt, train, folds=4, seed=3, apply_maps="all")
     (view,) = whole.views(src, tgt)
     assert len(view.seeds) == len(pairs)
@@ -168,7 +180,8 @@ def test_save_load_apply_gives_the_same_ranking(twins, tmp_path):
         r.save(tmp_path / model)
         files = sorted(os.listdir(tmp_path / model))
         views = range(5) if apply_maps == "folds" else range(1)
-        assert files == sorted(["rerank.json", "seeds.txt", *(f"view{v}.procrustes.W.npy" for v in views),
+        assert files == sorted(["rerank.json", "seeds.txt", "seed_folds.npy",
+                                *(f"view{v}.procrustes.W.npy" for v in views),
                                 "model.txt" if model == "lightgbm" else "model.json"])
         back = Reranker.load(tmp_path / model)
         s2, i2 = back.rank(src, tgt, rows, k=10)
@@ -185,6 +198,7 @@ def test_save_load_apply_gives_the_same_ranking(twins, tmp_path):
     meta["maps"] = {"procrustes": {"W": "procrustes.W.npy", "W_tgt": None}}
     for key in ("views", "seed_folds", "identical_chosen"):
         del meta[key]
+    os.remove(d / "seed_folds.npy")
     for key in ("apply_maps", "identical"):
         del meta["params"][key]
     meta["version"] = 1
@@ -351,6 +365,15 @@ def test_an_extra_space_adds_the_encoder_features(twins, tmp_path):
     rows = np.array([src.index[s] for s, _ in test.pairs])
     a, b = rx.rank(src, tgt, rows, extra=(es, et)), back.rank(src, tgt, rows, extra=(es, et))
     assert np.array_equal(a[1], b[1])
+    assert len(back.view_maps_) == len(rx.view_maps_) == 5  # each fold's view, with its own extra-space map
+    for (maps, extra_map), (maps2, extra_map2) in zip(rx.view_maps_, back.view_maps_):
+        assert np.array_equal(maps["procrustes"][0], maps2["procrustes"][0])
+        assert np.array_equal(extra_map[0], extra_map2[0])
+    meta = json.loads((tmp_path / "x" / "rerank.json").read_text())
+    meta["version"] = 99
+    (tmp_path / "x" / "rerank.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="format version 99"):
+        Reranker.load(tmp_path / "x")
 
 
 def test_cli_rerank_encoder_feature_set(twins, tiny_model, tmp_path):

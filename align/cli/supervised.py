@@ -7,6 +7,7 @@ import click
 from ..aligners import ProcrustesAligner, RCSLSAligner
 from ..rerank import Reranker
 from ..rerank.models import MODELS as RERANK_MODELS
+from ..rerank.reranker import APPLY_MAPS, IDENTICAL_CHOICES
 from ..search.induction import MODES
 from .common import (api_option, approx_option, common_output, echo_json, echo_run_tail, load_pair,
                      max_vocab_option, report_load_warnings, resolve_dictionary, resolve_vectors)
@@ -53,11 +54,11 @@ P, R = ProcrustesAligner, RCSLSAligner
             help="Reranking: each candidate map's CSLS top-k joins a query's candidates.")
 @api_option(Reranker, "maps", "--rerank-maps", help="Reranking: candidate maps (procrustes, multistep, refined, rcsls).")
 @api_option(Reranker, "model", "--rerank-model", type=click.Choice(RERANK_MODELS), help="Reranking: the ranking model.")
-@api_option(Reranker, "identical", "--rerank-identical", type=click.Choice(["auto", "yes", "no"]),
-            callback=lambda ctx, param, v: {"yes": True, "no": False}.get(v, v),
+@api_option(Reranker, "identical", "--rerank-identical", type=click.Choice(list(IDENTICAL_CHOICES)),
+            callback=lambda ctx, param, v: IDENTICAL_CHOICES[v],
             help="Reranking: add the target word spelled like the query to its candidates (cognates, names); "
                  "auto keeps it when it raises the cross-fitted training P@1.")
-@api_option(Reranker, "apply_maps", "--rerank-apply-maps", type=click.Choice(["folds", "all"]),
+@api_option(Reranker, "apply_maps", "--rerank-apply-maps", type=click.Choice(APPLY_MAPS),
             help="Reranking: score new queries in each cross-fitting fold's maps and average the ranks (folds), "
                  "or in maps refitted on all seeds (all).")
 @api_option(Reranker, "encoder", "--rerank-encoder", metavar="MODEL",

@@ -1,7 +1,8 @@
 """The reranker: candidate maps, cross-fitted features and a ranking model, fitted on the seed dictionary.
 
-`Reranker(...).fit(src, tgt, seeds)` cross-fits (see `crossfit`) to learn the ranking model, then fits the
-candidate maps on all seeds; `rank`, `translate` and `evaluate` re-rank the candidates of any query.
+`Reranker(...).fit(src, tgt, seeds)` cross-fits (see `crossfit`) to learn the ranking model and keeps the folds'
+candidate maps (or fits them on all seeds); `rank`, `translate` and `evaluate` re-rank the candidates of any
+query in those views.
 Parameters are stored as given; what fit learns ends with an underscore.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ DEFAULT_MAPS: tuple[str, ...] = ("multistep", "rcsls")
 DEFAULT_MODEL = "lightgbm"
 DEFAULT_FOLDS = 5
 DEFAULT_IDENTICAL = "auto"  # spelled-alike candidates: chosen by the cross-fitted figures
+IDENTICAL_CHOICES = {"auto": "auto", "yes": True, "no": False}  # the CLI's words for the values of `identical`
 DEFAULT_APPLY_MAPS = "folds"  # new queries are scored in the cross-fitting views the model learnt from
 APPLY_MAPS = ("folds", "all")
 FORMAT_VERSION = 2
@@ -49,7 +51,8 @@ class Reranker(Params):
     - `folds`: cross-fitting folds by source word; `seed`: folds and model;
     - `identical`: True adds the target word spelled like the query to its candidates when no map proposed
       it (cognates, names), False never; "auto" fits both and keeps the one with the better cross-fitted
-      P@1 (`identical_`; this scores the folds whatever `score_folds` says);
+      P@1 (`identical_`; this scores the folds whatever `score_folds` says, and `train_` then reports the
+      better of two figures, a slightly optimistic one);
     - `apply_maps`: how new queries are scored. "folds": in each cross-fitting fold's view (the maps fitted
       on the other folds, whose candidates the model learnt from), ranking by the candidate's mean rank
       over the views; "all": in one view of maps refitted on all seeds;
@@ -86,7 +89,7 @@ class Reranker(Params):
         parse_steps(self.normalize)
         if self.apply_maps not in APPLY_MAPS:
             raise InputError(f"apply_maps must be one of {', '.join(APPLY_MAPS)}, got {self.apply_maps!r}")
-        if not (isinstance(self.identical, bool) or self.identical == "auto"):
+        if not (self.identical is True or self.identical is False or self.identical == "auto"):
             raise InputError(f"identical must be 'auto', True or False, got {self.identical!r}")
         if self.encode_vocab is not None and self.encode_vocab < 1:
             raise InputError(f"the encoder vocabulary needs at least 1 word, got {self.encode_vocab}")
@@ -295,7 +298,8 @@ class Reranker(Params):
             m = self._fit_model([part for g, part in enumerate(parts) if g != f], threads=1)
             return _hits_at_1(m.predict(F), P.group, y, len(P.rows))
 
-        # logistic regression limits BLAS threads process-wide while it fits: one fit at a time
+        # logistic regression limits BLAS threads process-wide while it fits: one fit at a time. LightGBM keeps
+        # its thread count process-wide too: every fit here asks for 1, and the final fit sets its own after.
         workers = 1 if self.model == "logistic" else (self.threads or available_cores())
         with ThreadPoolExecutor(max_workers=max(1, min(workers, len(parts)))) as pool:
             return sum(pool.map(hits, range(len(parts))))
@@ -322,11 +326,19 @@ class Reranker(Params):
             yield make_view(X, Y, maps, seeds, self.csls_k, self.depth, space, extra_map)
 
     def view_candidates(self, src: Embeddings, tgt: Embeddings, rows, extra=None) -> list[Pairs]:
-        """Candidate pairs with features of the source rows `rows` (sorted, distinct), one Pairs per view; the
-        spelled-alike candidates are marked (`score_candidates` keeps them only if fit chose them)."""
+        """Candidate pairs with features of the source rows `rows` (sorted, distinct), one Pairs per view, all
+        kept in memory (for analyses that score them with several models: `score_candidates`); the
+        spelled-alike candidates are marked and kept only if fit chose them."""
         rows = np.asarray(rows, dtype=np.int64)
-        return [candidate_pairs(view, rows, self.k, src.words, tgt.words, self._injects())
-                for view in self.views(src, tgt, extra, [src.words[int(i)] for i in rows])]
+        lists = []
+        for view in self.views(src, tgt, extra, [src.words[int(i)] for i in rows]):
+            lists.append(self._candidates(view, rows, src, tgt))
+            del view  # the generator builds the next view: never hold two
+        return lists
+
+    def _candidates(self, view: View, rows: np.ndarray, src: Embeddings, tgt: Embeddings) -> Pairs:
+        P = candidate_pairs(view, rows, self.k, src.words, tgt.words, self._injects())
+        return P if self.identical_ else P.without_injected()
 
     def predict(self, pairs: Pairs) -> np.ndarray:
         """The model's score of each (query, candidate) pair: higher ranks first."""
@@ -335,30 +347,37 @@ class Reranker(Params):
 
     def score_candidates(self, lists: list[Pairs], n_tgt: int
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Every candidate of `view_candidates`' lists with its reranked score: (query index, target row, score,
-        tie-breaker), higher first. One view: the model's score. Several: minus the candidate's mean rank over
-        the views (`combine_views`), ties broken by its mean model score."""
-        found = []
-        for P in lists:
-            P = P if self.identical_ else P.without_injected()
-            found.append((P.group, P.tgt, self.predict(P)))
+        """Every candidate of `view_candidates`' lists with its reranked score (see `rank`): (query index,
+        target row, score, tie-breaker), higher first."""
+        found = [(P.group, P.tgt, self.predict(P)) for P in lists]
+        return self._combine(found, len(lists[0].rows), n_tgt)
+
+    def _combine(self, found: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_queries: int, n_tgt: int):
         if len(found) == 1:
             group, tgt_rows, score = found[0]
             return group, tgt_rows, score, score
-        return combine_views(found, len(lists[0].rows), n_tgt)
+        return combine_views(found, n_queries, n_tgt)
 
     def rank(self, src: Embeddings, tgt: Embeddings, rows, k: int = 10, extra=None) -> tuple[np.ndarray, np.ndarray]:
         """The `k` best reranked targets of each source row: (scores, target rows), both (len(rows), k), best
-        first, in the order of `rows`; padded with NaN / -1 where a query has fewer candidates."""
+        first, in the order of `rows`; padded with NaN / -1 where a query has fewer candidates. The score is
+        the model's with one view; with the folds' views it is minus the candidate's mean rank over them (0:
+        first in every view; `combine_views`), ties broken by its mean model score. Views are built and
+        scored one at a time, so memory holds one view and the scores."""
         rows = np.asarray(rows, dtype=np.int64)
         uniq, inv = np.unique(rows, return_inverse=True)
-        group, tgt_rows, score, tie = self.score_candidates(self.view_candidates(src, tgt, uniq, extra), len(tgt))
+        found = []
+        for view in self.views(src, tgt, extra, [src.words[int(i)] for i in uniq]):
+            P = self._candidates(view, uniq, src, tgt)
+            del view  # the generator builds the next view: never hold two
+            found.append((P.group, P.tgt, self.predict(P)))
+        group, tgt_rows, score, tie = self._combine(found, len(uniq), len(tgt))
         scores, ids = top_by_group(score, group, tgt_rows, len(uniq), k, tie)
-        return scores[inv.ravel()], ids[inv.ravel()]
+        return scores[inv.ravel()] + 0.0, ids[inv.ravel()]  # + 0.0: no -0.0 for a first place
 
     def translate(self, src: Embeddings, tgt: Embeddings, words: Sequence[str], k: int = 5,
                   extra=None) -> dict[str, list[tuple[str, float]]]:
-        """The `k` best reranked translations of each word (which must be in `src`) with the model's score."""
+        """The `k` best reranked translations of each word (which must be in `src`) with their score (`rank`)."""
         missing = [w for w in words if w not in src.index]
         if missing:
             raise InputError(f"not in the source vocabulary: {', '.join(missing)}")
@@ -395,8 +414,8 @@ class Reranker(Params):
     def write_files(self, directory: str | os.PathLike) -> None:
         """Write into an existing folder: rerank.json (parameters, feature names, normalisers, figures), the
         model in its library's text format (model.txt for LightGBM, model.json for logistic regression),
-        each view's map matrices as .npy (view{v}.{map}.W.npy), the seed pairs as text and their folds in
-        rerank.json (no pickle)."""
+        each view's map matrices as .npy (view{v}.{map}.W.npy), the seed pairs as text and their folds as
+        seed_folds.npy (no pickle)."""
         self._check_fitted()
         tmp = Path(directory)
         model_file = "model.txt" if self.model == "lightgbm" else "model.json"
@@ -412,9 +431,10 @@ class Reranker(Params):
                 files[name] = {"W": f"{stem}.W.npy", "W_tgt": None if Wt is None else f"{stem}.W_tgt.npy"}
             views.append(files)
         Dictionary(self.seed_words_).save(tmp / "seeds.txt")
+        np.save(tmp / "seed_folds.npy", np.asarray(self.seed_folds_, dtype=np.int64))
         meta = {"format": "align-rerank", "version": FORMAT_VERSION, "params": self.params_json(),
                 "model_file": model_file, "feature_names": self.feature_names_, "views": views,
-                "seed_folds": [int(f) for f in self.seed_folds_],
+                "seed_folds": "seed_folds.npy",
                 "identical_chosen": self.identical_, "has_extra": self.has_extra_,
                 "src_normalize": self.src_norm_.to_json(),
                 "tgt_normalize": self.tgt_norm_.to_json(), "importances": self.importances_,
@@ -447,6 +467,9 @@ class Reranker(Params):
             raise InputError(f"unreadable rerank.json ({exc})", str(meta_path)) from None
         if meta.get("format") != "align-rerank":
             raise InputError("not an align reranker", str(meta_path))
+        if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
+            raise InputError(f"reranker format version {meta.get('version')!r}: this align reads versions up to "
+                             f"{FORMAT_VERSION}", str(meta_path))
         p = meta["params"]
         known = set(cls.param_names())
         r = cls(**{n: v for n, v in p.items() if n in known})
@@ -466,10 +489,13 @@ class Reranker(Params):
         r.identical_ = bool(meta.get("identical_chosen", False))
         r.has_extra_ = bool(meta["has_extra"])
         r.view_maps_ = []
-        for files in meta.get("views", [meta.get("maps", {})]):
-            maps = {name: (matrix(f["W"]), matrix(f["W_tgt"])) for name, f in files.items()}
-            extra_map = maps.pop("extra", None)
-            r.view_maps_.append((maps, extra_map))
+        try:
+            for files in meta["views"] if meta["version"] >= 2 else [meta["maps"]]:
+                maps = {name: (matrix(f["W"]), matrix(f["W_tgt"])) for name, f in files.items()}
+                extra_map = maps.pop("extra", None)
+                r.view_maps_.append((maps, extra_map))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise InputError(f"malformed map list in rerank.json ({exc!r})", str(meta_path)) from None
         try:
             text = (directory / meta["model_file"]).read_text(encoding="utf-8")
         except OSError as exc:
@@ -482,7 +508,7 @@ class Reranker(Params):
             r.extra_src_norm_ = Normalizer.from_json(meta["extra_src_normalize"])
             r.extra_tgt_norm_ = Normalizer.from_json(meta["extra_tgt_normalize"])
         r.seed_words_ = Dictionary.load(directory / "seeds.txt").pairs
-        r.seed_folds_ = np.asarray(meta.get("seed_folds", [0] * len(r.seed_words_)), dtype=np.int64)
+        r.seed_folds_ = matrix(meta["seed_folds"]) if "seed_folds" in meta else np.zeros(len(r.seed_words_), np.int64)
         if len(r.seed_folds_) != len(r.seed_words_):
             raise InputError("seeds.txt does not match the folds in rerank.json", str(directory / "seeds.txt"))
         r.importances_, r.train_, r.timing_ = meta["importances"], meta["train"], meta.get("timing", {})
