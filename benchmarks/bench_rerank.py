@@ -168,9 +168,7 @@ def run(name: str, ablation: bool = True) -> dict:
 
 def cli_run(name: str) -> dict:
     """The whole `python -m align procrustes SRC TGT … --rerank --json -q` process: its wall time and the CPU
-    seconds (user + system) it and its threads used (resource.RUSAGE_CHILDREN around it)."""
-    import resource
-
+    seconds (user + system) it and its threads used, and its peak RSS (os.wait4: its own usage)."""
     spec = RUNS[name]
     wait_quiet()
     with tempfile.TemporaryDirectory() as tmp:
@@ -181,16 +179,19 @@ def cli_run(name: str) -> dict:
                "--dico-eval", str(KIT / "dictionaries" / spec["test"]),
                "--rerank", "--output", str(Path(tmp) / "out"), "--json", "-q"]
         load_before = os.getloadavg()[0]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        t0 = time.perf_counter()
-        out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        wall = time.perf_counter() - t0
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if out.returncode != 0:
-        raise SystemExit(f"CLI run failed: {out.stderr.strip()[-500:]}")
-    m = json.loads(out.stdout)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall": round(wall, 1), "cpu": round(cpu, 1), "peak_rss_gb": round(after.ru_maxrss / 1024 ** 2, 2),
+        with open(Path(tmp) / "stdout", "w+") as so, open(Path(tmp) / "stderr", "w+") as se:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(cmd, stdout=so, stderr=se, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+            _, status, usage = os.wait4(proc.pid, 0)  # this process's own usage, not earlier children's
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            wall = time.perf_counter() - t0
+            so.seek(0), se.seek(0)
+            stdout, stderr = so.read(), se.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"CLI run failed: {stderr.strip()[-500:]}")
+    m = json.loads(stdout)
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"wall": round(wall, 1), "cpu": round(cpu, 1), "peak_rss_gb": round(usage.ru_maxrss / 1024 ** 2, 2),
             "csls": m["eval"]["csls"]["precision_at_1"], "rerank": m["eval"]["rerank"]["precision_at_1"],
             "train": m["rerank"]["train"].get("rerank_precision_at_1"), "timing": m["rerank"]["timing"],
             "load_before": round(load_before, 2), "load": os.getloadavg()[0],
@@ -217,8 +218,7 @@ def describe_defaults() -> str:
 
 def section(results: dict) -> str:
     lines = [f"Machine: {machine_description()} (when this section was written; each run's own load average "
-             "is in the table: the machine was shared with other jobs, so every time here is several times a "
-             "quiet machine's).", "",
+             "is in the table; the benchmark itself keeps it near 2 on this 2-core machine).", "",
              "Command: `python benchmarks/bench_rerank.py` (API: `Reranker().fit(src, tgt, train)`, then one "
              f"evaluation on the test dictionary). Defaults (align.rerank): {describe_defaults()}. How each "
              "setting was chosen (cross-fitted training P@1 only): section \"Learned reranking: choosing the "
@@ -247,8 +247,8 @@ def section(results: dict) -> str:
     lines += ["", "Best single map: the better of the two candidate maps on the test queries (the more favourable "
               "baseline; fitted on all seeds). Candidate recall: test queries with a gold translation among their "
               "candidates of any view (the ceiling of P@1). Fit: cross-fitting (5 folds × 2 maps, candidates and "
-              "features), the model (and its cross-fitted copies for the training figure, twice when the spelled-"
-              "alike candidates are chosen); apply: candidates, features and scores of the test queries in each "
+              "features), the model (and its cross-fitted copies for the training figure, twice when spelled-alike "
+              "candidates exist, to choose them or not); apply: candidates, features and scores of the test queries in each "
               "fold's view.", ""]
     if "en-fr" in results or "en-fr+encoder" in results:
         lines += ["Queries whose gold translation is not the source string (MUSE lists identical pairs, which "
