@@ -36,6 +36,8 @@ RUNS = {
     "fi-fr": dict(src="fi", tgt="fr", train="fr-fi.train.txt", test="fr-fi.test.txt", reverse=True, encoder=False),
     "en-fr": dict(src="en", tgt="fr", train="en-fr.0-5000.txt", test="en-fr.5000-6500.txt", reverse=False,
                   encoder=False),
+    "fr-fi+encoder": dict(src="fr", tgt="fi", train="fr-fi.train.txt", test="fr-fi.test.txt", reverse=False,
+                          encoder=True),
     "en-fr+encoder": dict(src="en", tgt="fr", train="en-fr.0-5000.txt", test="en-fr.5000-6500.txt", reverse=False,
                           encoder=True),
 }
