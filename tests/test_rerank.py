@@ -289,6 +289,11 @@ def test_cli_rerank_end_to_end(twins, tmp_path):
     assert res.exit_code == 0, res.stderr
     tr = json.loads(res.stdout)
     assert tr["retrieval"] == "rerank" and len(tr["translations"][word]) == 3
+    assert tr["score"] == "minus the mean rank over 5 views"  # the folds' views (the default)
+    assert [c["score"] for c in tr["translations"][word]] == sorted((c["score"] for c in tr["translations"][word]),
+                                                                    reverse=True)
+    res = run_cli(["translate", out, word, "--src-emb", s, "--tgt-emb", t, "-k", "2"])
+    assert res.exit_code == 0 and "mean rank" in res.stdout and f"{word}: " in res.stdout
     res = run_cli(["bli-eval", "--src-emb", s, "--tgt-emb", t, "--dico", tmp_path / "test.txt", "--mapping", out,
                    "--json", "--quiet"])
     assert res.exit_code == 0, res.stderr

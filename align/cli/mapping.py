@@ -93,11 +93,16 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
     if reranker is not None:
         result = {w: [{"word": t, "score": sc} for t, sc in cands]
                   for w, cands in reranker.translate(src, tgt, list(words), k).items()}
+        views = len(reranker.view_maps_)
         if as_json:
-            echo_json({"retrieval": "rerank", "translations": result})
+            echo_json({"retrieval": "rerank", "score": "model score" if views == 1 else
+                       f"minus the mean rank over {views} views", "translations": result})
             return
+        if views > 1:
+            click.echo(f"(reranked in {views} views; in brackets each candidate's mean rank, 1 = first in every view)")
         for w, cands in result.items():
-            click.echo(f"{w}: " + ", ".join(f"{c['word']} ({c['score']:.3f})" for c in cands))
+            click.echo(f"{w}: " + ", ".join(f"{c['word']} ({c['score']:.3f})" if views == 1 else
+                                            f"{c['word']} ({1 - c['score']:.1f})" for c in cands))
         return
     extra = [w for w in words if w not in src]
     if extra:  # OOV words of a .bin model: append their subword vectors to the search space

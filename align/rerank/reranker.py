@@ -508,7 +508,9 @@ class Reranker(Params):
             r.extra_src_norm_ = Normalizer.from_json(meta["extra_src_normalize"])
             r.extra_tgt_norm_ = Normalizer.from_json(meta["extra_tgt_normalize"])
         r.seed_words_ = Dictionary.load(directory / "seeds.txt").pairs
-        r.seed_folds_ = matrix(meta["seed_folds"]) if "seed_folds" in meta else np.zeros(len(r.seed_words_), np.int64)
+        folds = meta.get("seed_folds")
+        r.seed_folds_ = (np.zeros(len(r.seed_words_), np.int64) if folds is None
+                         else np.asarray(folds if isinstance(folds, list) else matrix(folds), dtype=np.int64))
         if len(r.seed_folds_) != len(r.seed_words_):
             raise InputError("seeds.txt does not match the folds in rerank.json", str(directory / "seeds.txt"))
         r.importances_, r.train_, r.timing_ = meta["importances"], meta["train"], meta.get("timing", {})
