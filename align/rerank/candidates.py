@@ -2,7 +2,8 @@
 
 A `View` is one set of fitted maps applied to the normalised spaces; `candidate_pairs` turns a View and
 query rows into `Pairs`. An optional extra space (another embedding of the same words, e.g. the bridge
-encoder's) adds the `encoder` feature group; its rows are looked up through the words.
+encoder's) adds the `encoder` feature group; its rows are looked up through the words. The target word
+spelled like the query can join its list too (`Pairs.injected` marks it when no map proposed it).
 """
 from __future__ import annotations
 
