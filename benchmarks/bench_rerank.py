@@ -97,7 +97,7 @@ def run(name: str, ablation: bool = True) -> dict:
     from align.rerank import Reranker
     from align.rerank.features import GROUPS
     from align.rerank.maps import fit_map
-    from align.rerank.reranker import top_by_group
+    from align.rerank.ranking import top_by_group
     from align.space.normalize import unit_rows
     from align.search.evaluate import bli_queries, precision_at
     from align.search.retrieval import retrieve

@@ -60,14 +60,14 @@ def rare_p1(r, fraction: float = 0.2) -> float:
     """P@1 on the rarest `fraction` of the training queries by a model fitted on the others (see the module
     docstring); uses the reranker's kept cross-fitted candidates, its model, parameters and features."""
     from align.rerank.features import stack
-    from align.rerank.reranker import _hits_at_1
+    from align.rerank.ranking import hits_at_1
 
     from align.rerank.candidates import drop_injected
 
     # the variant the reranker chose: with or without the spelled-alike candidates
     frequent, rare = rare_split(r.crossfit_ if r.identical_ else drop_injected(r.crossfit_), fraction)
     model = r._fit_model([(stack(P.features, r.feature_names_), P, y) for P, y in frequent])
-    hits = sum(_hits_at_1(model.predict(stack(P.features, r.feature_names_)), P.group, y, len(P.rows))
+    hits = sum(hits_at_1(model.predict(stack(P.features, r.feature_names_)), P.group, y, len(P.rows))
                for P, y in rare)
     return round(100.0 * hits / sum(len(P.rows) for P, _ in rare), 2)
 

@@ -158,7 +158,7 @@ def test_crossfitting_keeps_each_querys_pairs_out_of_its_maps(twins):
 
 
 def test_views_combine_by_mean_rank():
-    from align.rerank.reranker import combine_views, top_by_group
+    from align.rerank.ranking import combine_views, top_by_group
 
     # query 0: view A ranks targets 5, 7, 9; view B ranks 7, 5 and does not list 9 (last, rank 2 of 2)
     a = (np.array([0, 0, 0]), np.array([5, 7, 9]), np.array([3.0, 2.0, 1.0]))

@@ -7,7 +7,6 @@ Parameters are stored as given; what fit learns ends with an underscore.
 """
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -23,9 +22,11 @@ from ..errors import InputError
 from ..space.normalize import DEFAULT_STEPS, Normalizer, parse_steps
 from .candidates import ExtraSpace, Pairs, View, candidate_pairs, drop_injected, make_view
 from .crossfit import gold_labels, source_folds
-from .features import GROUPS, list_stats, stack
+from .features import GROUPS, stack
 from .maps import fit_map, parse_maps
 from .models import MODELS, make_model, require
+from .ranking import combine, hits_at_1, top_by_group
+from .storage import read_reranker, write_reranker
 
 # The defaults, read by the CLI too (one definition).
 DEFAULT_K = 30
@@ -36,7 +37,6 @@ DEFAULT_IDENTICAL = "auto"  # spelled-alike candidates: chosen by the cross-fitt
 IDENTICAL_CHOICES = {"auto": "auto", "yes": True, "no": False}  # the CLI's words for the values of `identical`
 DEFAULT_APPLY_MAPS = "folds"  # new queries are scored in the cross-fitting views the model learnt from
 APPLY_MAPS = ("folds", "all")
-FORMAT_VERSION = 2
 EXTRA_MAP = "procrustes"  # the map fitted in an extra space (e.g. the bridge encoder's)
 ENCODE_VOCAB = 20000  # with an encoder: each side's most frequent words it encodes (plus seeds and queries)
 RUN_PARAMS = ("score_folds", "keep_crossfit", "threads", "show_progress")  # how to run, not what is fitted
@@ -279,7 +279,7 @@ class Reranker(Params):
         for _, P, y in parts:
             recall += int((np.bincount(P.group, weights=y, minlength=len(P.rows)) > 0).sum())
             for name in hits:
-                hits[name] += _hits_at_1(P.features[f"csls.{name}.score"], P.group, y, len(P.rows))
+                hits[name] += hits_at_1(P.features[f"csls.{name}.score"], P.group, y, len(P.rows))
         out["csls_precision_at_1"] = {name: round(100.0 * h / n, 2) for name, h in hits.items()}
         out["candidate_recall"] = round(100.0 * recall / n, 2)
         if score:
@@ -296,7 +296,7 @@ class Reranker(Params):
         def hits(f: int) -> int:
             F, P, y = parts[f]
             m = self._fit_model([part for g, part in enumerate(parts) if g != f], threads=1)
-            return _hits_at_1(m.predict(F), P.group, y, len(P.rows))
+            return hits_at_1(m.predict(F), P.group, y, len(P.rows))
 
         # logistic regression limits BLAS threads process-wide while it fits: one fit at a time. LightGBM keeps
         # its thread count process-wide too: every fit here asks for 1, and the final fit sets its own after.
@@ -350,19 +350,13 @@ class Reranker(Params):
         """Every candidate of `view_candidates`' lists with its reranked score (see `rank`): (query index,
         target row, score, tie-breaker), higher first."""
         found = [(P.group, P.tgt, self.predict(P)) for P in lists]
-        return self._combine(found, len(lists[0].rows), n_tgt)
-
-    def _combine(self, found: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_queries: int, n_tgt: int):
-        if len(found) == 1:
-            group, tgt_rows, score = found[0]
-            return group, tgt_rows, score, score
-        return combine_views(found, n_queries, n_tgt)
+        return combine(found, len(lists[0].rows), n_tgt)
 
     def rank(self, src: Embeddings, tgt: Embeddings, rows, k: int = 10, extra=None) -> tuple[np.ndarray, np.ndarray]:
         """The `k` best reranked targets of each source row: (scores, target rows), both (len(rows), k), best
         first, in the order of `rows`; padded with NaN / -1 where a query has fewer candidates. The score is
         the model's with one view; with the folds' views it is minus the candidate's mean rank over them (0:
-        first in every view; `combine_views`), ties broken by its mean model score. Views are built and
+        first in every view; align.rerank.ranking.combine_views), ties broken by its mean model score. Views are built and
         scored one at a time, so memory holds one view and the scores."""
         rows = np.asarray(rows, dtype=np.int64)
         uniq, inv = np.unique(rows, return_inverse=True)
@@ -371,7 +365,7 @@ class Reranker(Params):
             P = self._candidates(view, uniq, src, tgt)
             del view  # the generator builds the next view: never hold two
             found.append((P.group, P.tgt, self.predict(P)))
-        group, tgt_rows, score, tie = self._combine(found, len(uniq), len(tgt))
+        group, tgt_rows, score, tie = combine(found, len(uniq), len(tgt))
         scores, ids = top_by_group(score, group, tgt_rows, len(uniq), k, tie)
         return scores[inv.ravel()] + 0.0, ids[inv.ravel()]  # + 0.0: no -0.0 for a first place
 
@@ -412,37 +406,9 @@ class Reranker(Params):
             self.write_files(tmp)
 
     def write_files(self, directory: str | os.PathLike) -> None:
-        """Write into an existing folder: rerank.json (parameters, feature names, normalisers, figures), the
-        model in its library's text format (model.txt for LightGBM, model.json for logistic regression),
-        each view's map matrices as .npy (view{v}.{map}.W.npy), the seed pairs as text and their folds as
-        seed_folds.npy (no pickle)."""
+        """Write into an existing folder (align.rerank.storage: JSON, text and .npy files, no pickle)."""
         self._check_fitted()
-        tmp = Path(directory)
-        model_file = "model.txt" if self.model == "lightgbm" else "model.json"
-        (tmp / model_file).write_text(self.model_.to_text(), encoding="utf-8")
-        views = []
-        for v, (maps, extra_map) in enumerate(self.view_maps_):
-            files = {}
-            for name, (W, Wt) in [*maps.items(), *([("extra", extra_map)] if self.has_extra_ else [])]:
-                stem = f"view{v}.{name}"
-                np.save(tmp / f"{stem}.W.npy", W)
-                if Wt is not None:
-                    np.save(tmp / f"{stem}.W_tgt.npy", Wt)
-                files[name] = {"W": f"{stem}.W.npy", "W_tgt": None if Wt is None else f"{stem}.W_tgt.npy"}
-            views.append(files)
-        Dictionary(self.seed_words_).save(tmp / "seeds.txt")
-        np.save(tmp / "seed_folds.npy", np.asarray(self.seed_folds_, dtype=np.int64))
-        meta = {"format": "align-rerank", "version": FORMAT_VERSION, "params": self.params_json(),
-                "model_file": model_file, "feature_names": self.feature_names_, "views": views,
-                "seed_folds": "seed_folds.npy",
-                "identical_chosen": self.identical_, "has_extra": self.has_extra_,
-                "src_normalize": self.src_norm_.to_json(),
-                "tgt_normalize": self.tgt_norm_.to_json(), "importances": self.importances_,
-                "train": self.train_, "timing": self.timing_}
-        if self.has_extra_:
-            meta.update(extra_src_normalize=self.extra_src_norm_.to_json(),
-                        extra_tgt_normalize=self.extra_tgt_norm_.to_json())
-        (tmp / "rerank.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
+        write_reranker(self, Path(directory))
 
     def summary(self) -> dict:
         """What a job reports about the fitted reranker: parameters, cross-fitted figures, importances, time."""
@@ -455,116 +421,4 @@ class Reranker(Params):
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "Reranker":
         """A reranker written by `save`; one-line errors for a missing or foreign directory."""
-        from .models import load_model
-
-        directory = Path(directory)
-        meta_path = directory / "rerank.json"
-        if not meta_path.exists():
-            raise InputError("not a reranker directory (rerank.json expected)", str(directory))
-        try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise InputError(f"unreadable rerank.json ({exc})", str(meta_path)) from None
-        if meta.get("format") != "align-rerank":
-            raise InputError("not an align reranker", str(meta_path))
-        if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
-            raise InputError(f"reranker format version {meta.get('version')!r}: this align reads versions up to "
-                             f"{FORMAT_VERSION}", str(meta_path))
-        p = meta["params"]
-        known = set(cls.param_names())
-        r = cls(**{n: v for n, v in p.items() if n in known})
-
-        def matrix(name: str | None):
-            if name is None:
-                return None
-            try:
-                return np.load(directory / name, allow_pickle=False)
-            except (OSError, ValueError) as exc:
-                raise InputError(f"unreadable matrix ({exc})", str(directory / name)) from None
-
-        if "identical" not in p:  # written before spelled-alike candidates existed: it never used them
-            r.identical = False
-        if "apply_maps" not in p:  # written before the folds' views existed: one view of all seeds
-            r.apply_maps = "all"
-        r.identical_ = bool(meta.get("identical_chosen", False))
-        r.has_extra_ = bool(meta["has_extra"])
-        r.view_maps_ = []
-        try:
-            for files in meta["views"] if meta["version"] >= 2 else [meta["maps"]]:
-                maps = {name: (matrix(f["W"]), matrix(f["W_tgt"])) for name, f in files.items()}
-                extra_map = maps.pop("extra", None)
-                r.view_maps_.append((maps, extra_map))
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"malformed map list in rerank.json ({exc!r})", str(meta_path)) from None
-        try:
-            text = (directory / meta["model_file"]).read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InputError(f"unreadable model ({exc.strerror})", str(directory / meta["model_file"])) from None
-        r.model_ = load_model(p["model"], text, p["model_params"], p["seed"])
-        r.feature_names_ = list(meta["feature_names"])
-        r.src_norm_ = Normalizer.from_json(meta["src_normalize"])
-        r.tgt_norm_ = Normalizer.from_json(meta["tgt_normalize"])
-        if r.has_extra_:
-            r.extra_src_norm_ = Normalizer.from_json(meta["extra_src_normalize"])
-            r.extra_tgt_norm_ = Normalizer.from_json(meta["extra_tgt_normalize"])
-        r.seed_words_ = Dictionary.load(directory / "seeds.txt").pairs
-        folds = meta.get("seed_folds")
-        r.seed_folds_ = (np.zeros(len(r.seed_words_), np.int64) if folds is None
-                         else np.asarray(folds if isinstance(folds, list) else matrix(folds), dtype=np.int64))
-        if len(r.seed_folds_) != len(r.seed_words_):
-            raise InputError("seeds.txt does not match the folds in rerank.json", str(directory / "seeds.txt"))
-        r.importances_, r.train_, r.timing_ = meta["importances"], meta["train"], meta.get("timing", {})
-        return r
-
-
-def _hits_at_1(score: np.ndarray, group: np.ndarray, label: np.ndarray, n_queries: int) -> int:
-    """How many queries have a gold pair as their best-scored candidate."""
-    rank, _, _ = list_stats(np.asarray(score, dtype=np.float64), group, n_queries)
-    return int(((rank == 0) & (label > 0)).sum())
-
-
-def combine_views(found: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_queries: int, n_tgt: int
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One candidate list per query from the (group, target row, model score) lists of several views:
-    (group, target row, minus the mean rank, mean score), sorted by (group, target row). A view that does not
-    list a candidate ranks it after its own list and gives it the query's lowest score in that view."""
-    keys = np.concatenate([g * n_tgt + t for g, t, _ in found])
-    uniq, inv = np.unique(keys, return_inverse=True)
-    rank_sum, score_sum = np.zeros(len(uniq)), np.zeros(len(uniq))
-    listed_len, listed_low = np.zeros(len(uniq)), np.zeros(len(uniq))
-    all_len, all_low = np.zeros(n_queries), np.zeros(n_queries)
-    start = 0
-    for g, _, score in found:
-        at = inv.ravel()[start:start + len(g)]  # distinct within a view
-        start += len(g)
-        score = np.asarray(score, dtype=np.float64)
-        rank, _, _ = list_stats(score, g, n_queries)
-        length = np.bincount(g, minlength=n_queries).astype(np.float64)
-        low = np.full(n_queries, np.inf)
-        np.minimum.at(low, g, score)
-        low[~np.isfinite(low)] = 0.0  # no candidate in this view: the same for all, so no effect on the order
-        rank_sum[at] += rank
-        score_sum[at] += score
-        listed_len[at] += length[g]
-        listed_low[at] += low[g]
-        all_len += length
-        all_low += low
-    group = uniq // n_tgt
-    mean_rank = (rank_sum + all_len[group] - listed_len) / len(found)
-    mean_score = (score_sum + all_low[group] - listed_low) / len(found)
-    return group, uniq % n_tgt, -mean_rank, mean_score
-
-
-def top_by_group(score: np.ndarray, group: np.ndarray, tgt: np.ndarray, n_queries: int, k: int,
-                 tie: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Each group's `k` best (score, tgt), best first; ties broken by `tie` (higher first), then by target row;
-    NaN / -1 padding. `group` must be sorted ascending."""
-    order = np.lexsort((tgt, -score, group) if tie is None else (tgt, -tie, -score, group))
-    starts = np.searchsorted(group, np.arange(n_queries + 1))
-    pos = np.arange(len(order)) - starts[group[order]]
-    keep = pos < k
-    scores = np.full((n_queries, k), np.nan)
-    ids = np.full((n_queries, k), -1, dtype=np.int64)
-    g, p = group[order][keep], pos[keep]
-    scores[g, p], ids[g, p] = score[order][keep], tgt[order][keep]
-    return scores, ids
+        return read_reranker(cls, Path(directory))
