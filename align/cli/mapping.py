@@ -96,7 +96,8 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
         views = len(reranker.view_maps_)
         if as_json:
             echo_json({"retrieval": "rerank", "score": "model score" if views == 1 else
-                       f"minus the mean rank over {views} views", "translations": result})
+                       f"minus the mean rank over {views} views, counted from 0 (0: first in every view)",
+                       "translations": result})
             return
         if views > 1:
             click.echo(f"(reranked in {views} views; in brackets each candidate's mean rank, 1 = first in every view)")
@@ -127,8 +128,11 @@ def load_reranker(mapping_dir: str):
     from ..jobs.outputs import RERANK_DIR
 
     d = Path(mapping_dir) / RERANK_DIR
-    if not (d / "rerank.json").exists():
+    if not d.exists():
         return None
+    if not (d / "rerank.json").exists():  # outputs are swapped in whole: a rerank/ without it is damaged
+        raise InputError("a damaged reranker (rerank.json missing): remove the folder to use the mapping "
+                         "without it", str(d))
     from ..rerank import Reranker
 
     return Reranker.load(d)

@@ -148,6 +148,16 @@ def candidate_pairs(view: View, rows: np.ndarray, k: int, src_words: list[str], 
         order = np.argsort(uniq, kind="stable")
         uniq, agree, injected = uniq[order], agree[order], injected[order]
     group, tgt = uniq // n_tgt, uniq % n_tgt
+    with np.errstate(all="ignore"):  # tiny vocabularies give empty or infinite terms: they become NaN features
+        feats = _features(view, stats, rows, group, tgt, agree, src_words, tgt_words,
+                          (q, extra_stats) if view.extra is not None else None)
+    return Pairs(rows, group, tgt, feats, injected)
+
+
+def _features(view: View, stats: dict, rows: np.ndarray, group: np.ndarray, tgt: np.ndarray, agree: np.ndarray,
+              src_words: list[str], tgt_words: list[str], extra) -> dict[str, np.ndarray]:
+    """Every feature group of the pairs (rows[group], tgt); `extra`: (the queries' rows in the extra space, their
+    QueryStats there) or None."""
     feats: dict[str, np.ndarray] = {}
     for name, space in view.spaces.items():
         feats.update(space_features(space, stats[name], group, tgt, name))
@@ -159,10 +169,11 @@ def candidate_pairs(view: View, rows: np.ndarray, k: int, src_words: list[str], 
     feats["seedlike.suffix"] = view.suffix_likeness(tgt_words)[tgt]
     feats.update(frequency_features(rows[group], tgt))
     feats.update(string_features([src_words[i] for i in rows[group]], [tgt_words[j] for j in tgt]))
-    if view.extra is not None:
+    if extra is not None:
+        q, extra_stats = extra
         space, ex = view.extra
         t = ex.tgt_rows[tgt]
         valid = (q[group] >= 0) & (t >= 0)
         for key, val in space_features(space, extra_stats, group, np.maximum(t, 0), "encoder", valid).items():
             feats[f"encoder.{key}"] = val
-    return Pairs(rows, group, tgt, feats, injected)
+    return feats

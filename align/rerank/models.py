@@ -73,8 +73,12 @@ class LightGBMRanker:
         return self
 
     def predict(self, F: np.ndarray) -> np.ndarray:
-        return np.mean([np.asarray(b.predict(F, num_threads=self.threads), dtype=np.float64)
-                        for b in self.boosters_], axis=0)
+        lgb = _need("lightgbm", "LightGBM")
+        try:
+            return np.mean([np.asarray(b.predict(F, num_threads=self.threads), dtype=np.float64)
+                            for b in self.boosters_], axis=0)
+        except lgb.basic.LightGBMError as exc:  # e.g. a saved model expecting another number of features
+            raise ValueError(str(exc).strip()) from None
 
     def importances(self, names: list[str]) -> dict[str, float]:
         """Total gain of each feature's splits (over all bags), normalised to sum 1."""
@@ -95,11 +99,20 @@ class LightGBMRanker:
         m = cls(params, seed)
         texts = [text]
         if text.lstrip().startswith("{"):
-            obj = json.loads(text)
-            if obj.get("format") != "align-lightgbm-bags":
-                raise InputError("not a saved LightGBM reranking model")
-            texts = list(obj["models"])
-        m.boosters_ = [lgb.Booster(model_str=t) for t in texts]
+            try:
+                obj = json.loads(text)
+                if obj.get("format") != "align-lightgbm-bags":
+                    raise InputError("not a saved LightGBM reranking model")
+                texts = [str(t) for t in obj["models"]]
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise InputError("not a saved LightGBM reranking model") from None
+        for t in texts:  # LightGBM aborts the process on a truncated model: check that each one is whole first
+            if not (t.startswith("tree\n") and "\nend of trees\n" in t and "\nend of parameters\n" in t):
+                raise InputError("not a whole LightGBM model (truncated or edited)")
+        try:
+            m.boosters_ = [lgb.Booster(model_str=t) for t in texts]
+        except lgb.basic.LightGBMError as exc:
+            raise InputError(f"not a LightGBM model ({str(exc).strip()})") from None
         return m
 
 

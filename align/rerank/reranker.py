@@ -75,9 +75,13 @@ class Reranker(Params):
                  show_progress: bool = False):
         self._store(locals())  # stored as given; `validate` (called by fit) checks them
 
-    def validate(self) -> None:
+    def validate(self, check_encoder: bool = True) -> None:
         """Raise InputError for a parameter that cannot work, BridgeError for a missing encoder directory
-        (called by `fit`; the CLI calls it before loading anything)."""
+        (called by `fit`; the CLI calls it before loading anything; `load` checks all but the encoder)."""
+        for name, least in (("k", 1), ("csls_k", 1), ("depth", 1), ("folds", 2)):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < least:
+                raise InputError(f"{name} must be an integer >= {least}, got {value!r}")
         if self.k < 10:
             raise InputError(f"the reranker needs k >= 10 candidates per map (P@10 is reported), got {self.k}")
         if self.model not in MODELS:
@@ -93,7 +97,7 @@ class Reranker(Params):
             raise InputError(f"identical must be 'auto', True or False, got {self.identical!r}")
         if self.encode_vocab is not None and self.encode_vocab < 1:
             raise InputError(f"the encoder vocabulary needs at least 1 word, got {self.encode_vocab}")
-        if self.encoder:
+        if self.encoder and check_encoder:
             from ..bridge.extract import check_source
 
             check_source(self.encoder)
@@ -343,7 +347,14 @@ class Reranker(Params):
     def predict(self, pairs: Pairs) -> np.ndarray:
         """The model's score of each (query, candidate) pair: higher ranks first."""
         self._check_fitted()
-        return self.model_.predict(stack(pairs.features, self.feature_names_))
+        unknown = [n for n in self.feature_names_ if n not in pairs.features]
+        if unknown:
+            raise InputError(f"the model uses feature {unknown[0]!r}, which these candidates lack (a reranker "
+                             "fitted with an extra space needs it again, or one saved by another align)")
+        try:
+            return self.model_.predict(stack(pairs.features, self.feature_names_))
+        except ValueError as exc:  # e.g. a saved model expecting another number of features
+            raise InputError(f"the saved model does not fit its feature list ({exc})") from None
 
     def score_candidates(self, lists: list[Pairs], n_tgt: int
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -356,8 +367,8 @@ class Reranker(Params):
         """The `k` best reranked targets of each source row: (scores, target rows), both (len(rows), k), best
         first, in the order of `rows`; padded with NaN / -1 where a query has fewer candidates. The score is
         the model's with one view; with the folds' views it is minus the candidate's mean rank over them (0:
-        first in every view; align.rerank.ranking.combine_views), ties broken by its mean model score. Views are built and
-        scored one at a time, so memory holds one view and the scores."""
+        first in every view; align.rerank.ranking.combine_views), ties broken by its mean model score. Views
+        are built and scored one at a time, so memory holds one view and the scores."""
         rows = np.asarray(rows, dtype=np.int64)
         uniq, inv = np.unique(rows, return_inverse=True)
         found = []

@@ -22,7 +22,8 @@ def write_reranker(r, tmp: Path) -> None:
     each view's map matrices as .npy (view{v}.{map}.W.npy), the seed pairs as text and their folds as
     seed_folds.npy (no pickle)."""
     model_file = "model.txt" if r.model == "lightgbm" else "model.json"
-    (tmp / model_file).write_text(r.model_.to_text(), encoding="utf-8")
+    model_text = r.model_.to_text()
+    (tmp / model_file).write_text(model_text, encoding="utf-8")
     views = []
     for v, (maps, extra_map) in enumerate(r.view_maps_):
         files = {}
@@ -36,7 +37,8 @@ def write_reranker(r, tmp: Path) -> None:
     Dictionary(r.seed_words_).save(tmp / "seeds.txt")
     np.save(tmp / "seed_folds.npy", np.asarray(r.seed_folds_, dtype=np.int64))
     meta = {"format": "align-rerank", "version": FORMAT_VERSION, "params": r.params_json(),
-            "model_file": model_file, "feature_names": r.feature_names_, "views": views,
+            "model_file": model_file, "model_sha256": _sha256(model_text),
+            "feature_names": r.feature_names_, "views": views,
             "seed_folds": "seed_folds.npy",
             "identical_chosen": r.identical_, "has_extra": r.has_extra_,
             "src_normalize": r.src_norm_.to_json(),
@@ -48,10 +50,16 @@ def write_reranker(r, tmp: Path) -> None:
     (tmp / "rerank.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def read_reranker(cls, directory: Path):
-    """The `cls` (Reranker) written by `write_reranker` into `directory`; one-line errors for a missing,
-    foreign, newer or malformed directory. Rerankers of format 1 (one set of maps, no folds) load as
-    apply_maps="all" without spelled-alike candidates, so they rank as they did."""
+    """The `cls` (Reranker) written by `write_reranker` into `directory`; one-line errors naming the file for a
+    missing, foreign, newer, damaged or edited directory. Rerankers of format 1 (one set of maps, no folds)
+    load as apply_maps="all" without spelled-alike candidates, so they rank as they did."""
     meta_path = directory / "rerank.json"
     if not meta_path.exists():
         raise InputError("not a reranker directory (rerank.json expected)", str(directory))
@@ -59,23 +67,39 @@ def read_reranker(cls, directory: Path):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"unreadable rerank.json ({exc})", str(meta_path)) from None
-    if meta.get("format") != "align-rerank":
+    if not isinstance(meta, dict) or meta.get("format") != "align-rerank":
         raise InputError("not an align reranker", str(meta_path))
-    if not isinstance(meta.get("version"), int) or meta["version"] > FORMAT_VERSION:
-        raise InputError(f"reranker format version {meta.get('version')!r}: this align reads versions up to "
-                         f"{FORMAT_VERSION}", str(meta_path))
+    version = meta.get("version")
+    if type(version) is not int or not 1 <= version <= FORMAT_VERSION:
+        raise InputError(f"reranker format version {version!r}: this align reads versions 1 to {FORMAT_VERSION}",
+                         str(meta_path))
+    try:
+        r = _read(cls, directory, meta)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise InputError(f"malformed rerank.json ({type(exc).__name__}: {exc})", str(meta_path)) from None
+    r.validate(check_encoder=False)  # parameters edited into something fit would refuse
+    return r
+
+
+def _matrix(directory: Path, name: str | None, ndim: int = 2, kind: str = "f"):
+    """A saved array, checked for its number of dimensions and kind (float or integer)."""
+    if name is None:
+        return None
+    path = directory / name
+    try:
+        a = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"unreadable matrix ({exc})", str(path)) from None
+    if a.ndim != ndim or a.dtype.kind != kind or 0 in a.shape:
+        raise InputError(f"expected a {ndim}-D {'float' if kind == 'f' else 'integer'} array, got shape "
+                         f"{a.shape} of {a.dtype}", str(path))
+    return a
+
+
+def _read(cls, directory: Path, meta: dict):
     p = meta["params"]
     known = set(cls.param_names())
     r = cls(**{n: v for n, v in p.items() if n in known})
-
-    def matrix(name: str | None):
-        if name is None:
-            return None
-        try:
-            return np.load(directory / name, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise InputError(f"unreadable matrix ({exc})", str(directory / name)) from None
-
     if "identical" not in p:  # written before spelled-alike candidates existed: it never used them
         r.identical = False
     if "apply_maps" not in p:  # written before the folds' views existed: one view of all seeds
@@ -83,19 +107,26 @@ def read_reranker(cls, directory: Path):
     r.identical_ = bool(meta.get("identical_chosen", False))
     r.has_extra_ = bool(meta["has_extra"])
     r.view_maps_ = []
+    for files in meta["views"] if meta["version"] >= 2 else [meta["maps"]]:
+        maps = {name: (_matrix(directory, f["W"]), _matrix(directory, f["W_tgt"])) for name, f in files.items()}
+        extra_map = maps.pop("extra", None)
+        if not maps or (r.has_extra_ and extra_map is None):
+            raise InputError("a view without its maps in rerank.json", str(directory / "rerank.json"))
+        r.view_maps_.append((maps, extra_map))
+    if not r.view_maps_:
+        raise InputError("no maps in rerank.json", str(directory / "rerank.json"))
+    model_path = directory / str(meta["model_file"])
     try:
-        for files in meta["views"] if meta["version"] >= 2 else [meta["maps"]]:
-            maps = {name: (matrix(f["W"]), matrix(f["W_tgt"])) for name, f in files.items()}
-            extra_map = maps.pop("extra", None)
-            r.view_maps_.append((maps, extra_map))
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise InputError(f"malformed map list in rerank.json ({exc!r})", str(meta_path)) from None
+        text = model_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"unreadable model ({getattr(exc, 'strerror', None) or exc})", str(model_path)) from None
+    if "model_sha256" in meta and meta["model_sha256"] != _sha256(text):
+        raise InputError("the model does not match its checksum in rerank.json (damaged or edited)", str(model_path))
     try:
-        text = (directory / meta["model_file"]).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"unreadable model ({exc.strerror})", str(directory / meta["model_file"])) from None
-    r.model_ = load_model(p["model"], text, p["model_params"], p["seed"])
-    r.feature_names_ = list(meta["feature_names"])
+        r.model_ = load_model(p["model"], text, p["model_params"], p["seed"])
+    except InputError as exc:
+        raise InputError(str(exc), str(model_path)) from None
+    r.feature_names_ = [str(n) for n in meta["feature_names"]]
     r.src_norm_ = Normalizer.from_json(meta["src_normalize"])
     r.tgt_norm_ = Normalizer.from_json(meta["tgt_normalize"])
     if r.has_extra_:
@@ -103,9 +134,16 @@ def read_reranker(cls, directory: Path):
         r.extra_tgt_norm_ = Normalizer.from_json(meta["extra_tgt_normalize"])
     r.seed_words_ = Dictionary.load(directory / "seeds.txt").pairs
     folds = meta.get("seed_folds")
-    r.seed_folds_ = (np.zeros(len(r.seed_words_), np.int64) if folds is None
-                     else np.asarray(folds if isinstance(folds, list) else matrix(folds), dtype=np.int64))
-    if len(r.seed_folds_) != len(r.seed_words_):
-        raise InputError("seeds.txt does not match the folds in rerank.json", str(directory / "seeds.txt"))
+    if folds is None:
+        r.seed_folds_ = np.zeros(len(r.seed_words_), np.int64)
+    elif isinstance(folds, list):
+        r.seed_folds_ = np.asarray(folds, dtype=np.int64)
+    else:
+        r.seed_folds_ = _matrix(directory, folds, ndim=1, kind="i").astype(np.int64)
+    n_views = len(r.view_maps_)
+    if len(r.seed_folds_) != len(r.seed_words_) or (
+            n_views > 1 and not np.array_equal(np.unique(r.seed_folds_), np.arange(n_views))):
+        raise InputError(f"the seeds' folds do not match seeds.txt and the {n_views} views",
+                         str(directory / (folds if isinstance(folds, str) else "rerank.json")))
     r.importances_, r.train_, r.timing_ = meta["importances"], meta["train"], meta.get("timing", {})
     return r
