@@ -242,7 +242,7 @@ def test_a_damaged_saved_reranker_gives_a_one_line_error(twins, tmp_path):
     assert "malformed rerank.json" in damaged("no-params", edit_json(lambda m: m.pop("params")))
     assert "format version True" in damaged("bool-version", edit_json(lambda m: m.update(version=True)))
     assert "k must be an integer" in damaged("bad-k", edit_json(lambda m: m["params"].update(k="30")))
-    assert "apply_maps" in damaged("bad-apply", edit_json(lambda m: m["params"].update(apply_maps="bogus")))
+    assert "rerank.json: apply_maps" in damaged("bad-apply", edit_json(lambda m: m["params"].update(apply_maps="x")))
     assert "seed_folds.npy" in damaged("bad-folds", lambda d: np.save(d / "seed_folds.npy", np.zeros((3, 2), int)))
     assert "seeds' folds" in damaged("one-fold", lambda d: np.save(
         d / "seed_folds.npy", np.zeros(len(train.pairs), np.int64)))
@@ -352,6 +352,8 @@ def test_cli_rerank_end_to_end(twins, tmp_path):
     (out / "rerank" / "rerank.json").rename(tmp_path / "moved.json")  # a damaged reranker is not ignored
     res = run_cli(["translate", out, word, "--src-emb", s, "--tgt-emb", t])
     assert res.exit_code == 2 and "rerank.json missing" in res.stderr and "Traceback" not in res.stderr
+    loud = run_cli([a for a in args if a != "--quiet"] + ["--rerank-identical", "yes"])  # twins: no cognate
+    assert loud.exit_code == 0 and "--rerank-identical yes added nothing" in loud.stderr
     bad = run_cli([*args, "--rerank-identical", "sometimes"])
     assert bad.exit_code == 2 and "--rerank-identical" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -10,7 +10,7 @@ from ..rerank.models import MODELS as RERANK_MODELS
 from ..rerank.reranker import APPLY_MAPS, IDENTICAL_CHOICES
 from ..search.induction import MODES
 from .common import (api_option, approx_option, common_output, echo_json, echo_run_tail, load_pair,
-                     max_vocab_option, report_load_warnings, resolve_dictionary, resolve_vectors)
+                     max_vocab_option, report_load_warnings, resolve_dictionary, resolve_vectors, warn)
 
 P, R = ProcrustesAligner, RCSLSAligner
 
@@ -113,6 +113,8 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
                                tgt_lang=tgt_lang, started=started, reranker=reranker, approx=approx,
                                show_progress=not quiet,
                                **params)
+    if reranker is not None and reranker.identical is True and not reranker.identical_:
+        warn(quiet, "--rerank-identical yes added nothing: no seed source word is spelled like a target word")
     if as_json:
         echo_json(metrics)
         return

@@ -75,9 +75,13 @@ def read_reranker(cls, directory: Path):
                          str(meta_path))
     try:
         r = _read(cls, directory, meta)
+        r.validate(check_encoder=False)  # parameters edited into something fit would refuse
+    except InputError as exc:
+        if exc.path is not None:
+            raise
+        raise InputError(str(exc), str(meta_path)) from None
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         raise InputError(f"malformed rerank.json ({type(exc).__name__}: {exc})", str(meta_path)) from None
-    r.validate(check_encoder=False)  # parameters edited into something fit would refuse
     return r
 
 
