@@ -222,20 +222,21 @@ class Reranker(Params):
         names = sorted(parts[0][0].features)
         self.feature_names_ = [n for n in names if n.split(".", 1)[0] not in self.exclude]
         t0 = time.perf_counter()
-        without = drop_injected(parts)
+        variants = {True: parts, False: drop_injected(parts)}  # with and without the spelled-alike candidates
         any_injected = any(P.injected is not None and P.injected.any() for P, _ in parts)
         if self.identical == "auto" and any_injected:
-            figures = {flag: self._train_figures(self._stacked(ps), score=True)
-                       for flag, ps in ((True, parts), (False, without))}
+            stacked = {flag: self._stacked(ps) for flag, ps in variants.items()}
+            figures = {flag: self._train_figures(st, score=True) for flag, st in stacked.items()}
             self.identical_ = figures[True]["rerank_precision_at_1"] > figures[False]["rerank_precision_at_1"]
             self.train_ = {**figures[self.identical_], "identical": {
                 "chosen": self.identical_, "rerank_precision_at_1_with": figures[True]["rerank_precision_at_1"],
                 "rerank_precision_at_1_without": figures[False]["rerank_precision_at_1"]}}
+            chosen = stacked[self.identical_]
         else:
             self.identical_ = self.identical is True and any_injected
-            self.train_ = self._train_figures(self._stacked(parts if self.identical_ else without),
-                                              self.score_folds)
-        self.model_ = self._fit_model(self._stacked(parts if self.identical_ else without))
+            chosen = self._stacked(variants[self.identical_])
+            self.train_ = self._train_figures(chosen, self.score_folds)
+        self.model_ = self._fit_model(chosen)
         self.importances_ = self.model_.importances(self.feature_names_)
         return time.perf_counter() - t0
 
