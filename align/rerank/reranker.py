@@ -334,16 +334,14 @@ class Reranker(Params):
         """Candidate pairs with features of the source rows `rows` (sorted, distinct), one Pairs per view, all
         kept in memory (for analyses that score them with several models: `score_candidates`); the
         spelled-alike candidates are marked and kept only if fit chose them."""
-        rows = np.asarray(rows, dtype=np.int64)
-        lists = []
-        for view in self.views(src, tgt, extra, [src.words[int(i)] for i in rows]):
-            lists.append(self._candidates(view, rows, src, tgt))
-            del view  # the generator builds the next view: never hold two
-        return lists
+        return list(self._view_pairs(src, tgt, np.asarray(rows, dtype=np.int64), extra))
 
-    def _candidates(self, view: View, rows: np.ndarray, src: Embeddings, tgt: Embeddings) -> Pairs:
-        P = candidate_pairs(view, rows, self.k, src.words, tgt.words, self._injects())
-        return P if self.identical_ else P.without_injected()
+    def _view_pairs(self, src: Embeddings, tgt: Embeddings, rows: np.ndarray, extra) -> Iterator[Pairs]:
+        """Each view's candidate pairs of `rows`, one view alive at a time."""
+        for view in self.views(src, tgt, extra, [src.words[int(i)] for i in rows]):
+            P = candidate_pairs(view, rows, self.k, src.words, tgt.words, self._injects())
+            del view  # the generator builds the next view: never hold two
+            yield P if self.identical_ else P.without_injected()
 
     def predict(self, pairs: Pairs) -> np.ndarray:
         """The model's score of each (query, candidate) pair: higher ranks first."""
@@ -372,11 +370,7 @@ class Reranker(Params):
         are built and scored one at a time, so memory holds one view and the scores."""
         rows = np.asarray(rows, dtype=np.int64)
         uniq, inv = np.unique(rows, return_inverse=True)
-        found = []
-        for view in self.views(src, tgt, extra, [src.words[int(i)] for i in uniq]):
-            P = self._candidates(view, uniq, src, tgt)
-            del view  # the generator builds the next view: never hold two
-            found.append((P.group, P.tgt, self.predict(P)))
+        found = [(P.group, P.tgt, self.predict(P)) for P in self._view_pairs(src, tgt, uniq, extra)]
         group, tgt_rows, score, tie = combine(found, len(uniq), len(tgt))
         scores, ids = top_by_group(score, group, tgt_rows, len(uniq), k, tie)
         return scores[inv.ravel()] + 0.0, ids[inv.ravel()]  # + 0.0: no -0.0 for a first place
