@@ -5,7 +5,7 @@ cross-fitting inside) and ranks the outer fold's queries twice: in its folds' vi
 in maps refitted on all its seeds ("all"). Prints one JSON line per outer fold (P@1 hits of each) and the
 totals. No test dictionary is read.
 
-    python benchmarks/nested_rerank.py --pair fr-fi [--outer 0,1,2,3,4] [--threads 1]
+    python benchmarks/nested_rerank.py --pair fr-fi [--outer 0,1,2,3,4] [--threads 1] [--params JSON]
 """
 from __future__ import annotations
 
@@ -33,7 +33,9 @@ def main() -> None:
     ap.add_argument("--pair", default="fr-fi", choices=sorted(PAIRS))
     ap.add_argument("--outer", default="0,1,2,3,4", help="outer folds to run (comma-separated)")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--params", default="{}", help="Reranker parameters of the inner fit, as JSON (e.g. '{\"folds\": 10}')")
     args = ap.parse_args()
+    params = json.loads(args.params)
     s, t, train = PAIRS[args.pair]
     src = Embeddings.load(KIT / "vectors" / f"{s}.vec.gz")
     tgt = Embeddings.load(KIT / "vectors" / f"{t}.vec.gz")
@@ -44,13 +46,13 @@ def main() -> None:
         fold = outer[i]
         inner = Dictionary([(src.words[a], tgt.words[b]) for a, b in fold.fit_pairs])
         t0 = time.perf_counter()
-        r = Reranker(apply_maps="folds", threads=args.threads).fit(src, tgt, inner)
+        r = Reranker(**{**params, "apply_maps": "folds", "threads": args.threads}).fit(src, tgt, inner)
         fit_seconds = time.perf_counter() - t0
         X, Y = r.src_norm_.transform(src.vectors), r.tgt_norm_.transform(tgt.vectors)
         whole = copy.copy(r)  # the same model, applied in maps refitted on all of its seeds
         whole.apply_maps, whole.view_maps_ = "all", [r._fit_maps(X, Y, inner.indices(src, tgt), None)]
         gold = [set(pairs[pairs[:, 0] == q, 1].tolist()) for q in fold.queries]
-        line = {"pair": args.pair, "outer": i, "queries": len(fold.queries), "identical": r.identical_,
+        line = {"pair": args.pair, "params": params, "outer": i, "queries": len(fold.queries), "identical": r.identical_,
                 "fit_seconds": round(fit_seconds, 1)}
         for name, model in (("folds", r), ("all", whole)):
             t0 = time.perf_counter()
@@ -61,7 +63,7 @@ def main() -> None:
         totals["queries"] += len(gold)
         print(json.dumps(line), flush=True)
     n = totals["queries"]
-    print(json.dumps({"pair": args.pair, **totals, "folds_p1": round(100 * totals["folds"] / n, 2),
+    print(json.dumps({"pair": args.pair, "params": params, **totals, "folds_p1": round(100 * totals["folds"] / n, 2),
                       "all_p1": round(100 * totals["all"] / n, 2)}), flush=True)
 
 

@@ -37,6 +37,7 @@ VARIANTS = {
     "ff0.5": (None, {"feature_fraction": 0.5}),
     "xendcg": (None, {"objective": "rank_xendcg"}),
     "binary": (None, {"objective": "binary"}),
+    "bin63": (None, {"max_bin": 63}),
 }
 
 
@@ -80,6 +81,7 @@ def main() -> None:
     ap.add_argument("--pair", default="fr-fi", choices=sorted(PAIRS))
     ap.add_argument("--maps", default=None)
     ap.add_argument("--k", type=int, default=None)
+    ap.add_argument("--folds", type=int, default=None)
     ap.add_argument("--variants", default="default")
     ap.add_argument("--rcsls-epochs", type=int, default=None, help="override align.rerank.maps.RCSLS_EPOCHS")
     ap.add_argument("--rcsls-negatives", type=int, default=None, help="override align.rerank.maps.RCSLS_NEGATIVES")
@@ -97,7 +99,7 @@ def main() -> None:
     S = Embeddings.load(KIT / "vectors" / f"{s}.vec.gz")
     T = Embeddings.load(KIT / "vectors" / f"{t}.vec.gz")
     D = Dictionary.load(KIT / "dictionaries" / train)
-    kw = {k: v for k, v in (("maps", args.maps), ("k", args.k)) if v is not None}
+    kw = {k: v for k, v in (("maps", args.maps), ("k", args.k), ("folds", args.folds)) if v is not None}
     t0, c0 = time.perf_counter(), time.process_time()
     r = Reranker(keep_crossfit=True, **kw).fit(S, T, D)
     head = {"pair": args.pair, **r.params_json(), "rcsls_epochs": candidate_maps.RCSLS_EPOCHS,

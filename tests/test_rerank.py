@@ -71,8 +71,9 @@ def test_spelling_decides_where_the_map_cannot(twins):
     assert set(res) >= {"precision_at_1", "precision_at_5", "precision_at_10", "n_queries", "coverage"}
     top = max(r.importances_, key=r.importances_.get)
     assert top.startswith("string."), top
-    # without the spelling features (and the seed-likeness of word endings) it is back to a coin toss
-    blind = _fit(src, tgt, train, exclude=("string", "family", "seedlike"))
+    # without the spelling features (the seed-likeness of word endings and the seeds' pairs of endings too)
+    # it is back to a coin toss
+    blind = _fit(src, tgt, train, exclude=("string", "family", "seedlike", "affix"))
     assert blind.evaluate(src, tgt, test)["precision_at_1"] < 75.0
 
 
@@ -208,6 +209,46 @@ def test_save_load_apply_gives_the_same_ranking(twins, tmp_path):
     assert np.array_equal(old.rank(src, tgt, rows, k=10)[1], r.rank(src, tgt, rows, k=10)[1])
 
 
+def test_fitted_views_reuse_their_target_statistics_only_on_their_own_vectors_and_maps(twins, monkeypatch):
+    import copy
+
+    import align.rerank.cache as cache_module
+    import align.rerank.reranker as reranker_module
+
+    src, tgt, train, test = twins
+    rows = np.array([src.index[s] for s, _ in test.pairs])
+    r = _fit(src, tgt, train, seed=2)
+    known = lambda rr, s, t: int((~np.isnan(next(rr.views(s, t)).spaces["procrustes"].r_S)).sum())  # noqa: E731
+    assert known(r, src, tgt) > 0  # what cross-fitting computed about the targets serves new queries
+    fresh = copy.copy(r)
+    fresh._fold_views = None
+    assert known(fresh, src, tgt) == 0
+    assert np.array_equal(r.rank(src, tgt, rows, 10)[1], fresh.rank(src, tgt, rows, 10)[1])
+    for a, b in zip(r.view_candidates(src, tgt, rows), fresh.view_candidates(src, tgt, rows)):
+        assert np.array_equal(a.tgt, b.tgt) and set(a.features) == set(b.features)
+        for name in a.features:  # equal up to the rounding of the products
+            np.testing.assert_allclose(a.features[name], b.features[name], rtol=0, atol=1e-5, err_msg=name)
+    # other vectors (even equal ones), other maps or search settings start from nothing
+    assert known(r, Embeddings(src.words, src.vectors.copy()), tgt) == 0
+    refitted = copy.copy(r)
+    refitted.view_maps_ = list(r.view_maps_)
+    refitted.view_maps_[0] = (dict(r.view_maps_[0][0]), r.view_maps_[0][1])
+    assert known(refitted, src, tgt) == 0
+    deeper = copy.copy(r)
+    deeper.depth = r.depth + 1
+    assert known(deeper, src, tgt) == 0
+    own = Embeddings(src.words, src.vectors.copy())  # vectors edited in place after fit
+    edited = _fit(own, tgt, train, seed=2)
+    own.vectors[::7] *= 2.0
+    assert known(edited, own, tgt) == 0
+    assert _fit(src, tgt, train, seed=2, apply_maps="all")._fold_views is None
+    for module in (cache_module, reranker_module):  # too large to keep: nothing is kept
+        monkeypatch.setattr(module, "KEEP_STATES_BYTES", 0)
+    small = _fit(src, tgt, train, seed=2)
+    assert small._fold_views is None and known(small, src, tgt) == 0
+    assert np.array_equal(small.rank(src, tgt, rows, 10)[1], fresh.rank(src, tgt, rows, 10)[1])
+
+
 def test_a_damaged_saved_reranker_gives_a_one_line_error(twins, tmp_path):
     """Truncated, edited or half-deleted reranker folders are refused with an InputError naming the file,
     never a crash (LightGBM aborts the process on a truncated model) or a traceback."""
@@ -341,6 +382,17 @@ def test_cli_rerank_end_to_end(twins, tmp_path):
                                                                     reverse=True)
     res = run_cli(["translate", out, word, "--src-emb", s, "--tgt-emb", t, "-k", "2"])
     assert res.exit_code == 0 and "mean rank" in res.stdout and f"{word}: " in res.stdout
+    assert "warning" not in res.stderr
+    res = run_cli(["translate", out, word, "--src-emb", s, "--tgt-emb", t, "--retrieval", "nn"])
+    assert res.exit_code == 2 and "add --no-rerank" in res.stderr and "Traceback" not in res.stderr
+    res = run_cli(["translate", out, word, "--src-emb", s, "--tgt-emb", t, "--retrieval", "nn", "--no-rerank",
+                   "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["retrieval"] == "nn"
+    few = tmp_path / "few.vec"  # vectors lacking most seed words: the reranker's features see fewer seeds
+    kept = list(dict.fromkeys([word, *src.words[:99]]))
+    few.write_text(f"{len(kept)} {src.dim}\n" + "".join(f"{w} {' '.join(map(str, src[w]))}\n" for w in kept))
+    res = run_cli(["translate", out, word, "--src-emb", few, "--tgt-emb", t])
+    assert res.exit_code == 0 and "seed pairs are not in these vectors" in res.stderr
     res = run_cli(["bli-eval", "--src-emb", s, "--tgt-emb", t, "--dico", tmp_path / "test.txt", "--mapping", out,
                    "--json", "--quiet"])
     assert res.exit_code == 0, res.stderr
@@ -356,6 +408,14 @@ def test_cli_rerank_end_to_end(twins, tmp_path):
     assert loud.exit_code == 0 and "--rerank-identical yes added nothing" in loud.stderr
     bad = run_cli([*args, "--rerank-identical", "sometimes"])
     assert bad.exit_code == 2 and "--rerank-identical" in bad.stderr and "Traceback" not in bad.stderr
+    three = tmp_path / "three"
+    res = run_cli([*args[:-1], three, "--rerank-folds", "3"])
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["rerank"]["params"]["folds"] == 3
+    assert sorted(p.name for p in (three / "rerank").glob("view*.W.npy")) == [f"view{v}.procrustes.W.npy"
+                                                                            for v in range(3)]
+    bad = run_cli([*args, "--rerank-folds", "1"])
+    assert bad.exit_code == 2 and "--rerank-folds" in bad.stderr and "Traceback" not in bad.stderr
 
 
 def test_import_align_loads_no_reranking_library():
@@ -396,6 +456,7 @@ def test_cli_rerank_options_default_to_the_library():
     assert got["rerank_maps"] == " ".join(DEFAULT_MAPS) and got["rerank"] is False
     assert got["rerank_identical"] == Reranker.defaults()["identical"] == "auto"
     assert got["rerank_apply_maps"] == Reranker.defaults()["apply_maps"] == "folds"
+    assert got["rerank_folds"] == Reranker.defaults()["folds"]
     assert got["rerank_encoder"] == Reranker.defaults()["encoder"] is None
     assert got["rerank_encoder_layers"] == Reranker.defaults()["encoder_layers"] is None
 

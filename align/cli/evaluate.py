@@ -37,10 +37,12 @@ def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, tgt_mapping, max_vocab,
         raise InputError("--tgt-mapping needs --mapping (the source language's mapping)")
     raw, reranker = (src, tgt), None
     if mapping is not None:
-        from .mapping import load_reranker
+        from .mapping import load_reranker, warn_seed_coverage
 
         m = load_mapping(mapping, tgt_mapping)
         reranker = None if tgt_mapping is not None else load_reranker(mapping)
+        if reranker is not None:
+            warn_seed_coverage(quiet, reranker, src, tgt)
         src, tgt = m.transform_embeddings(src), m.normalize_target(tgt)
     d = Dictionary.load(dico)
     methods = RETRIEVALS if retrieval == "all" else (retrieval,)

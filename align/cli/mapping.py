@@ -64,7 +64,8 @@ def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, side, as_js
 @click.argument("words", nargs=-1, required=True)
 @click.option("--src-emb", type=str, default=None, help="Source vectors (default: those the mapping was fitted on).")
 @click.option("--tgt-emb", type=str, default=None, help="Target vectors (default: those the mapping was fitted on).")
-@click.option("--retrieval", type=click.Choice(RETRIEVALS), default="csls", show_default=True)
+@click.option("--retrieval", type=click.Choice(RETRIEVALS), default=None,
+              help="Plain retrieval method [default: csls]; a mapping with a reranker needs --no-rerank for it.")
 @click.option("-k", "k", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option("--no-rerank", is_flag=True, help="Ignore a reranker saved with the mapping (plain retrieval).")
 @tgt_mapping_option
@@ -79,6 +80,10 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
 
     m = load_mapping(mapping_dir, tgt_mapping)
     warn_if_failed(quiet, m, mapping_dir)
+    reranker = None if no_rerank or tgt_mapping else load_reranker(mapping_dir)
+    if reranker is not None and retrieval is not None:  # said before the vectors load
+        raise InputError(f"--retrieval {retrieval} asks for plain retrieval, but this mapping has a reranker: "
+                         "add --no-rerank", mapping_dir)
     src_path = src_emb or m.info.get("src_path")
     tgt_path = tgt_emb or m.info.get("tgt_path")
     if not src_path or not tgt_path:
@@ -89,8 +94,8 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
     missing = [w for w in words if w not in src and src.subword_model is None]
     if missing:
         raise InputError(f"not in the source vocabulary: {', '.join(missing)}")
-    reranker = None if no_rerank or tgt_mapping else load_reranker(mapping_dir)
     if reranker is not None:
+        warn_seed_coverage(quiet, reranker, src, tgt)
         result = {w: [{"word": t, "score": sc} for t, sc in cands]
                   for w, cands in reranker.translate(src, tgt, list(words), k).items()}
         views = len(reranker.view_maps_)
@@ -111,6 +116,7 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
                         subword_model=src.subword_model)
     S, T = m.transform(src.vectors), m.normalize_target(tgt).vectors
     rows = np.array([src.index[w] for w in words])
+    retrieval = retrieval or "csls"
     scores, ids = retrieve(S, T, rows, k=k, method=retrieval)
     result = {w: [{"word": tgt.words[int(j)], "score": round(float(sc), 6)} for sc, j in zip(srow, irow)]
               for w, srow, irow in zip(words, scores, ids)}
@@ -119,6 +125,14 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
         return
     for w, cands in result.items():
         click.echo(f"{w}: " + ", ".join(f"{c['word']} ({c['score']:.3f})" for c in cands))
+
+
+def warn_seed_coverage(quiet: bool, reranker, src, tgt) -> None:
+    """Warn when the vectors lack some of the reranker's seed pairs (its seed-based features then differ)."""
+    found, total = reranker.seed_coverage(src, tgt)
+    if found < total:
+        warn(quiet, f"{total - found} of the reranker's {total} seed pairs are not in these vectors: its "
+                    "seed-based features see only the others, so rankings may differ from the fitted vectors'")
 
 
 def load_reranker(mapping_dir: str):

@@ -58,6 +58,9 @@ P, R = ProcrustesAligner, RCSLSAligner
             callback=lambda ctx, param, v: IDENTICAL_CHOICES[v],
             help="Reranking: add the target word spelled like the query to its candidates (cognates, names); "
                  "auto keeps it when it raises the cross-fitted training P@1.")
+@api_option(Reranker, "folds", "--rerank-folds", type=click.IntRange(min=2),
+            help="Reranking: cross-fitting folds by source word (each fold's candidate maps are fitted on the "
+                 "others; with folds views, new queries are scored in each).")
 @api_option(Reranker, "apply_maps", "--rerank-apply-maps", type=click.Choice(APPLY_MAPS),
             help="Reranking: score new queries in each cross-fitting fold's maps and average the ranks (folds), "
                  "or in maps refitted on all seeds (all).")
@@ -72,7 +75,7 @@ P, R = ProcrustesAligner, RCSLSAligner
 def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, method, refine, refine_mode,
                    refine_vocab, whiten, reweight, refine_filter, epochs, lr, orthogonal, normalize, max_vocab,
                    output, seed, no_cache, rerank, rerank_k, rerank_maps, rerank_model, rerank_identical,
-                   rerank_apply_maps, rerank_encoder, rerank_encoder_layers, approx, as_json, quiet):
+                   rerank_folds, rerank_apply_maps, rerank_encoder, rerank_encoder_layers, approx, as_json, quiet):
     """Supervised alignment of SRC_LANG vectors onto TGT_LANG vectors (Procrustes + refinement, or RCSLS)."""
     import time
 
@@ -95,7 +98,7 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     reranker = None
     if rerank:
         reranker = Reranker(k=rerank_k, maps=rerank_maps, model=rerank_model, seed=seed, identical=rerank_identical,
-                            apply_maps=rerank_apply_maps, encoder=rerank_encoder,
+                            folds=rerank_folds, apply_maps=rerank_apply_maps, encoder=rerank_encoder,
                             encoder_layers=rerank_encoder_layers, show_progress=not quiet)
         reranker.validate()  # checks the options before anything is loaded
     elif rerank_encoder or rerank_encoder_layers:

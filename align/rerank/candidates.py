@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .features import (QueryStats, family_features, frequency_features, neighbour_features, space_features,
-                       string_features, suffix_seed_likeness)
+from .features import (AffixOdds, QueryStats, family_features, frequency_features, nearest_seeds,
+                       neighbour_features, offset_features, space_features, string_features,
+                       suffix_seed_likeness)
 from ..space.normalize import unit_rows
 from .search import MappedSpace
 
@@ -48,6 +49,29 @@ class View:
     seeds: np.ndarray | None = None  # the (source row, target row) pairs the maps were fitted on
     _seedlike: np.ndarray | None = None
     _suffix: np.ndarray | None = None
+    _affix: AffixOdds | None = None
+
+    def state(self) -> "ViewState":
+        """What this view has computed about the targets, to seed a view of the same maps, seeds and vectors."""
+        return ViewState({name: space.statistics() for name, space in self.spaces.items()},
+                         self._seedlike, self._suffix, self._affix)
+
+    def adopt(self, state: "ViewState") -> None:
+        """Start from the `state` of a view of the same maps, seeds and vectors (copied: `state` stays as it was,
+        so what a view computes later never depends on which views came before it)."""
+        if set(state.spaces) != set(self.spaces):
+            return
+        if not all([space.adopt(state.spaces[name]) for name, space in self.spaces.items()]):
+            return
+        self._seedlike = self._seedlike if state.seedlike is None else state.seedlike
+        self._suffix = self._suffix if state.suffix is None else state.suffix
+        self._affix = self._affix if state.affix is None else state.affix
+
+    def affix_odds(self, src_words: list[str], tgt_words: list[str]) -> AffixOdds:
+        """The seeds' (source ending, target ending) log-odds (features.AffixOdds), computed once."""
+        if self._affix is None:
+            self._affix = AffixOdds(src_words, tgt_words, self.seeds)
+        return self._affix
 
     def suffix_likeness(self, tgt_words: list[str]) -> np.ndarray:
         """How much each target word's ending looks like the seed targets' (features.suffix_seed_likeness)."""
@@ -62,6 +86,23 @@ class View:
 
             self._seedlike = seed_likeness(self.Y, self.seeds[:, 1], seed=0).astype(np.float32)
         return self._seedlike
+
+
+@dataclass
+class ViewState:
+    """Per-target statistics a View computes lazily (each map's r_S, best source cosines and lower bound; the
+    targets' seed-likeness; the seeds' ending odds): computed once per view and vectors, not per use."""
+
+    spaces: dict[str, tuple]
+    seedlike: np.ndarray | None
+    suffix: np.ndarray | None
+    affix: "AffixOdds | None"
+
+    @property
+    def nbytes(self) -> int:
+        """The arrays' size (bytes): the best source cosines dominate, depth floats per target and map."""
+        arrays = [a for stats in self.spaces.values() for a in stats] + [self.seedlike, self.suffix]
+        return sum(a.nbytes for a in arrays if a is not None)
 
 
 @dataclass
@@ -164,11 +205,16 @@ def _features(view: View, stats: dict, rows: np.ndarray, group: np.ndarray, tgt:
     feats["agree.maps"] = agree.astype(np.float32)
     mean_csls = np.mean([feats[f"csls.{name}.score"] for name in view.spaces], axis=0)
     feats.update(family_features(group, tgt, tgt_words, mean_csls))
-    feats.update(neighbour_features(view.X, view.Y, view.seeds, rows, group, tgt))
+    near = nearest_seeds(view.X, view.seeds, rows)
+    feats.update(neighbour_features(view.Y, view.seeds, near, group, tgt))
+    for name, space in view.spaces.items():
+        feats.update(offset_features(space, view.seeds, near, rows, group, tgt, name))
     feats["seedlike.score"] = view.seed_likeness()[tgt]
     feats["seedlike.suffix"] = view.suffix_likeness(tgt_words)[tgt]
     feats.update(frequency_features(rows[group], tgt))
-    feats.update(string_features([src_words[i] for i in rows[group]], [tgt_words[j] for j in tgt]))
+    pair_src, pair_tgt = [src_words[i] for i in rows[group]], [tgt_words[j] for j in tgt]
+    feats.update(view.affix_odds(src_words, tgt_words).features(pair_src, pair_tgt))
+    feats.update(string_features(pair_src, pair_tgt))
     if extra is not None:
         q, extra_stats = extra
         space, ex = view.extra

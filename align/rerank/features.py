@@ -14,8 +14,14 @@ named `GROUP.what` (or `GROUP.MAP.what`); the groups are what the ablation remov
   frequent);
 - `neighbours`: how near the candidate is, in the target space, to the seed translations of the query's
   nearest seed sources (a local, non-linear view of the dictionary), and whether it is one of them;
+- `offset`: per map, how well the candidate's offset from those seed translations matches the query's offset
+  from their sources (an analogy: boy − girl against poika − tyttö), which tells a translation from its
+  co-hyponyms and antonyms;
 - `seedlike`: how much the candidate looks like the seed targets, by its vector (align.aligners.seedlike)
   and by its ending (`suffix_seed_likeness`): dictionaries list one kind of form, e.g. citation forms;
+- `affix`: how typical the pair of endings (query's, candidate's; 1–3 letters) is of the seed pairs, against
+  the seed sources paired with the other words of their gold's stem family (`AffixOdds`): which form of a
+  stem a word of that ending translates to (part of speech, citation form);
 - `freq`: frequency ranks of both words (vocabulary rows) and their difference;
 - `string`: normalised edit similarity, Jaro-Winkler, common prefix, character n-gram overlap, identity,
   length ratio;
@@ -30,10 +36,13 @@ from ..search.csls import csls_pairs
 from .search import MappedSpace
 
 GROUPS: tuple[str, ...] = ("csls", "nn", "rank", "hubness", "reverse", "agree", "family", "neighbours", "seedlike",
-                           "freq", "string", "encoder")
+                           "offset", "affix", "freq", "string", "encoder")
 NEIGHBOURS = 10  # seed sources nearest a query that vote for its candidates
 NEIGHBOUR_TEMPERATURE = 0.05  # softmax temperature of their votes over source cosines
+TIE_TOLERANCE = 1e-6  # cosines closer than this are ties (float32 rounding of one product in two orders)
 FAMILY_PREFIX = 4  # letters two candidates share to count as forms of one stem
+AFFIX_ENDINGS = (1, 2, 3)  # ending lengths whose (source, target) pairs `AffixOdds` scores
+AFFIX_NEGATIVES = 20  # per seed pair: the most frequent other words of its gold's stem family
 
 
 def _starts(group: np.ndarray, n_queries: int) -> np.ndarray:
@@ -87,7 +96,9 @@ def space_features(space: MappedSpace, stats: QueryStats, group: np.ndarray, tgt
     r_T, r_S = stats.r_T[group], space.r_S[tgt]
     csls = csls_pairs(cos, r_T, r_S)
     nn_rank = (stats.top[group] > cos[:, None]).sum(axis=1).astype(np.float32)
-    rev = (space.src_top[tgt] > cos[:, None]).sum(axis=1).astype(np.float32)
+    # sources nearer the candidate than the query by more than rounding (the query's own cosine is among them,
+    # computed in another order: it must not count by a last bit)
+    rev = (space.src_top[tgt] > cos[:, None] + TIE_TOLERANCE).sum(axis=1).astype(np.float32)
     out: dict[str, np.ndarray] = {}
     if valid is not None:
         for a in (cos, r_S, csls, nn_rank, rev):
@@ -172,33 +183,124 @@ def family_features(group: np.ndarray, tgt: np.ndarray, tgt_words: list[str], sc
             "family.csls_to_best": to_best}
 
 
-def neighbour_features(X: np.ndarray, Y: np.ndarray, seeds: np.ndarray, rows: np.ndarray, group: np.ndarray,
-                       tgt: np.ndarray) -> dict[str, np.ndarray]:
-    """Votes of the NEIGHBOURS seed pairs whose sources are nearest each query (cosine in the normalised
-    source space, the query itself excluded), weighted by a softmax of that cosine: the weighted mean and
-    the maximum target-space cosine of the candidate to their targets, and the weight of the pairs whose
-    target is the candidate. X, Y: unit rows; seeds: (source row, target row) pairs the maps were fitted on."""
+def nearest_seeds(X: np.ndarray, seeds: np.ndarray, rows: np.ndarray, n: int = NEIGHBOURS
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The `n` seed pairs whose sources are nearest each query (cosine in the unit-row source space X,
+    the query's own pairs excluded): (their cosines, their indices in `seeds`, softmax weights of the cosines
+    at NEIGHBOUR_TEMPERATURE), each (len(rows), n), nearest first; a missing neighbour (too few seeds) has
+    cosine -inf, weight 0 and index 0."""
     from ..search.topk import top_rows
 
-    n = min(NEIGHBOURS, len(seeds))
+    n = min(n, len(seeds))
     sim = X[rows] @ X[seeds[:, 0]].T
     sim[rows[:, None] == seeds[None, :, 0]] = -np.inf  # never a query's own pair
     near_sim, near = top_rows(sim, n)
-    w = np.exp((near_sim - near_sim[:, :1]) / NEIGHBOUR_TEMPERATURE)
-    w[~np.isfinite(near_sim)] = 0.0
+    missing = (near < 0) | ~(near_sim > -1.0 - 1e-3)  # fewer seeds than n besides the query's own
+    near_sim, near = np.where(missing, -np.inf, near_sim).astype(np.float32), np.where(missing, 0, near)
+    with np.errstate(invalid="ignore", over="ignore"):
+        w = np.exp((near_sim - near_sim[:, :1]) / NEIGHBOUR_TEMPERATURE)
+    w[missing | ~np.isfinite(w)] = 0.0
     w /= np.maximum(w.sum(axis=1, keepdims=True), 1e-12)
+    return near_sim, near, w
+
+
+def neighbour_features(Y: np.ndarray, seeds: np.ndarray, near: tuple[np.ndarray, np.ndarray, np.ndarray],
+                       group: np.ndarray, tgt: np.ndarray) -> dict[str, np.ndarray]:
+    """Votes of each query's nearest seed pairs (`near`: `nearest_seeds`), weighted by a softmax of their source
+    cosine: the weighted mean and the maximum target-space cosine of the candidate to their targets, and the
+    weight of the pairs whose target is the candidate. Y: unit rows; seeds: the pairs the maps were fitted on."""
+    near_sim, idx, w = near
     mean = np.zeros(len(tgt), dtype=np.float32)
     best = np.full(len(tgt), -1.0, dtype=np.float32)
     same = np.zeros(len(tgt), dtype=np.float32)
     yc = Y[tgt]
-    for j in range(n):
-        t_j = seeds[near[group, j], 1]
+    for j in range(idx.shape[1]):
+        t_j = seeds[idx[group, j], 1]
         c = np.einsum("ij,ij->i", yc, Y[t_j])
         mean += w[group, j] * c
-        best = np.maximum(best, c)
+        best = np.where(np.isfinite(near_sim[group, j]), np.maximum(best, c), best)
         same += w[group, j] * (t_j == tgt)
     return {"neighbours.mean_cos": mean, "neighbours.max_cos": best, "neighbours.same": same,
             "neighbours.nearest_source": near_sim[:, 0][group].astype(np.float32)}
+
+
+OFFSET_BLOCK = 64  # queries whose pairs' offsets are computed together
+
+
+def offset_features(space: MappedSpace, seeds: np.ndarray, near: tuple[np.ndarray, np.ndarray, np.ndarray],
+                    rows: np.ndarray, group: np.ndarray, tgt: np.ndarray, prefix: str) -> dict[str, np.ndarray]:
+    """Analogy with each query's nearest seed pairs (s, t) (`near`: `nearest_seeds`) in one mapped space: the
+    cosine of the candidate's offset from t with the query's offset from s, c − t against (q − s)W. A map
+    puts a word's co-hyponyms and antonyms (other months, girl for boy) near its translation; the offset from
+    a seed pair that differs along the same axis tells them apart. Weighted mean (NaN-free weights) and maximum
+    over the neighbours, skipping the one whose t is the candidate (NaN when none is left)."""
+    near_sim, idx, w = near
+    XW, YW = space.X, space.Y
+    n_q, m = idx.shape
+    src_n, tgt_n = seeds[idx, 0], seeds[idx, 1]
+    mean = np.full(len(tgt), np.nan, dtype=np.float32)
+    best = np.full(len(tgt), np.nan, dtype=np.float32)
+    starts = _starts(group, n_q)
+    for a in range(0, n_q, OFFSET_BLOCK):
+        b = min(n_q, a + OFFSET_BLOCK)
+        sl = slice(starts[a], starts[b])
+        g = group[sl] - a
+        us, inv_s = np.unique(src_n[a:b], return_inverse=True)
+        ut, inv_t = np.unique(tgt_n[a:b], return_inverse=True)
+        uc, inv_c = np.unique(tgt[sl], return_inverse=True)
+        inv_s, inv_t = inv_s.reshape(b - a, m), inv_t.reshape(b - a, m)
+        q = XW[rows[a:b]]
+        c_q = np.einsum("id,id->i", YW[tgt[sl]], q[g])
+        c_s = (YW[uc] @ XW[us].T)[inv_c.ravel()[:, None], inv_s[g]]  # (pairs, m)
+        c_t = (YW[uc] @ YW[ut].T)[inv_c.ravel()[:, None], inv_t[g]]
+        t_q = (YW[ut] @ q.T)[inv_t[g], g[:, None]]
+        s_q = (XW[us] @ q.T)[inv_s[g], g[:, None]]
+        t_s = np.einsum("qmd,qmd->qm", YW[tgt_n[a:b]], XW[src_n[a:b]])  # t · sW of each neighbour pair
+        num = c_q[:, None] - c_s - t_q + t_s[g]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cos = num / np.sqrt(np.maximum(2.0 - 2.0 * c_t, 0.0) * np.maximum(2.0 - 2.0 * s_q, 0.0))
+        # no offset from the candidate itself, nor from a missing neighbour (fewer seeds than NEIGHBOURS)
+        cos[(tgt[sl][:, None] == tgt_n[a:b][g]) | ~np.isfinite(cos) | ~np.isfinite(near_sim[a:b][g])] = np.nan
+        valid = ~np.isnan(cos)
+        wj = np.where(valid, w[a:b][g], 0.0)
+        total = wj.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean[sl] = np.where(total > 0, (np.where(valid, cos, 0.0) * wj).sum(axis=1) / total, np.nan)
+        best[sl] = np.where(valid.any(axis=1), np.where(valid, cos, -np.inf).max(axis=1), np.nan)
+    return {f"offset.{prefix}.mean": mean, f"offset.{prefix}.max": best}
+
+
+class AffixOdds:
+    """Log-odds of (source ending, target ending) pairs of each length in AFFIX_ENDINGS: how often the seed
+    pairs show them against the seed sources paired with the AFFIX_NEGATIVES most frequent other words of
+    their gold's stem family (words sharing its first FAMILY_PREFIX letters, not a gold of that source), the
+    forms a map confuses. Counts are smoothed by 0.5; a pair of endings never seen scores NaN."""
+
+    def __init__(self, src_words: list[str], tgt_words: list[str], seeds: np.ndarray):
+        from collections import Counter, defaultdict
+
+        family: dict[str, list[int]] = defaultdict(list)
+        for j, w in enumerate(tgt_words):  # rows in frequency order: each family's list is too
+            family[w[:FAMILY_PREFIX]].append(j)
+        gold: dict[int, set[int]] = defaultdict(set)
+        for s, t in seeds.tolist():
+            gold[s].add(t)
+        pos: Counter = Counter()
+        neg: Counter = Counter()
+        for s, t in seeds.tolist():
+            sw = src_words[s]
+            pos.update((n, sw[-n:], tgt_words[t][-n:]) for n in AFFIX_ENDINGS)
+            others = [j for j in family[tgt_words[t][:FAMILY_PREFIX]] if j not in gold[s]][:AFFIX_NEGATIVES]
+            neg.update((n, sw[-n:], tgt_words[j][-n:]) for j in others for n in AFFIX_ENDINGS)
+        self.log_odds = {key: float(np.log((pos[key] + 0.5) / (neg[key] + 0.5))) for key in pos.keys() | neg.keys()}
+
+    def features(self, src_words: list[str], tgt_words: list[str]) -> dict[str, np.ndarray]:
+        """Per pair (src_words[i], tgt_words[i]): the log-odds of its endings of each length."""
+        nan = float("nan")
+        return {f"affix.odds{n}": np.fromiter((self.log_odds.get((n, a[-n:], b[-n:]), nan)
+                                               for a, b in zip(src_words, tgt_words)),
+                                              dtype=np.float32, count=len(src_words))
+                for n in AFFIX_ENDINGS}
 
 
 SUFFIX_NEGATIVES = 3  # random non-seed target words per seed target, for the suffix classifier

@@ -20,6 +20,7 @@ from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
 from ..errors import InputError
 from ..space.normalize import DEFAULT_STEPS, Normalizer, parse_steps
+from .cache import KEEP_STATES_BYTES, FoldViews
 from .candidates import ExtraSpace, Pairs, View, candidate_pairs, drop_injected, make_view
 from .crossfit import gold_labels, source_folds
 from .features import GROUPS, stack
@@ -189,7 +190,7 @@ class Reranker(Params):
         self.fold_fit_sources_ = [np.unique(f.fit_pairs[:, 0]) for f in folds]
         self.fold_queries_ = [f.queries for f in folds]
         parts: list[tuple[Pairs, np.ndarray]] = []
-        fold_maps = []
+        fold_maps, fold_states = [], []
         t0 = time.perf_counter()
         for fold in _progress(folds, self.show_progress, desc="cross-fitting", unit="fold"):
             maps, extra_map = self._fit_maps(X, Y, fold.fit_pairs, space)
@@ -197,11 +198,18 @@ class Reranker(Params):
             view = make_view(X, Y, maps, fold.fit_pairs, self.csls_k, self.depth, space, extra_map)
             P = candidate_pairs(view, fold.queries, self.k, src.words, tgt.words, self._injects())
             parts.append((P, gold_labels(P.rows, P.group, P.tgt, pairs)))
+            if self.apply_maps == "folds" and self.folds * view.state().nbytes <= KEEP_STATES_BYTES:
+                fold_states.append(view.state())
+            del view
         crossfit_seconds = time.perf_counter() - t0
         model_seconds = self._learn(parts)
         if self.keep_crossfit:
             self.crossfit_ = parts
         self.view_maps_ = fold_maps if self.apply_maps == "folds" else [self._fit_maps(X, Y, pairs, space)]
+        # the folds' views are the apply views: what they computed about the targets serves new queries of
+        # these same vectors in this process (never saved)
+        self._fold_views = FoldViews.keep(src.vectors, tgt.vectors, self.view_maps_, self.csls_k, self.depth,
+                                          fold_states)
         self.seed_words_ = [(src.words[int(a)], tgt.words[int(b)]) for a, b in pairs]
         fold_of_source = np.empty(int(pairs[:, 0].max()) + 1, dtype=np.int64)
         for fold in folds:
@@ -322,13 +330,24 @@ class Reranker(Params):
         extra = self._extra_for(src, tgt, extra, queries)
         X, Y = self.src_norm_.transform(src.vectors), self.tgt_norm_.transform(tgt.vectors)
         space = self._extra_space(src, tgt, extra, fit=False) if self.has_extra_ else None
+        kept = getattr(self, "_fold_views", None)
+        states = kept and kept.for_(src.vectors, tgt.vectors, self.view_maps_, self.csls_k, self.depth)
         for v, (maps, extra_map) in enumerate(self.view_maps_):
             words = self.seed_words_ if len(self.view_maps_) == 1 else \
                 [w for w, f in zip(self.seed_words_, self.seed_folds_) if f != v]
             seeds = Dictionary(words).indices(src, tgt)
             if len(seeds) == 0:
                 raise InputError("none of the reranker's seed pairs is in these vocabularies")
-            yield make_view(X, Y, maps, seeds, self.csls_k, self.depth, space, extra_map)
+            view = make_view(X, Y, maps, seeds, self.csls_k, self.depth, space, extra_map)
+            if states:
+                view.adopt(states[v])
+            yield view
+
+    def seed_coverage(self, src: Embeddings, tgt: Embeddings) -> tuple[int, int]:
+        """(seed pairs with both words in `src` and `tgt`, seed pairs): the views' seed-based features (neighbours,
+        seed-likeness, endings, offsets) see only the former, so other vectors than fit's may rank differently."""
+        self._check_fitted()
+        return len(Dictionary(self.seed_words_).indices(src, tgt)), len(self.seed_words_)
 
     def view_candidates(self, src: Embeddings, tgt: Embeddings, rows, extra=None) -> list[Pairs]:
         """Candidate pairs with features of the source rows `rows` (sorted, distinct), one Pairs per view, all

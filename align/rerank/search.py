@@ -12,6 +12,15 @@ from ..space.normalize import unit_rows
 from ..search.csls import pruned_topk
 from ..search.topk import faiss_knn, top_rows
 
+
+def mean_top(vals: np.ndarray, k: int) -> np.ndarray:
+    """The mean of each row's first `k` values (all of them when a row has fewer), summed in float64: numpy's
+    float32 mean sums in an order that depends on the array's shape, which would make a word's statistics
+    depend on how many other words were computed with it."""
+    k = max(1, min(k, vals.shape[1]))
+    return (vals[:, :k].sum(axis=1, dtype=np.float64) / k).astype(np.float32)
+
+
 PRUNE_SOURCES = 2048  # sources giving every target a cheap lower bound of r_S
 COLUMN_BLOCK = 2048  # target rows per product block in `MappedSpace.ensure_columns`
 
@@ -31,6 +40,22 @@ class MappedSpace:
         self.src_top = np.full((len(self.Y), self.depth), np.nan, dtype=np.float32)  # best source cosines per target
         self._lower: np.ndarray | None = None
 
+    def statistics(self) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """What this space has computed about its targets so far: (r_S, best source cosines, the lower bound of
+        r_S or None); NaN rows are not computed yet. `adopt` hands them to a space of the same map and vectors."""
+        return self.r_S, self.src_top, self._lower
+
+    def adopt(self, statistics: tuple[np.ndarray, np.ndarray, np.ndarray | None]) -> bool:
+        """Start from (copies of) the statistics of a space of the very same map and vectors; False, and nothing
+        adopted, when their shapes say they belong to another space. They equal what this space would compute
+        up to the rounding of the products (faiss blocks them by the number of rows asked at once)."""
+        r_S, src_top, lower = statistics
+        if r_S.shape != self.r_S.shape or src_top.shape != self.src_top.shape:
+            return False
+        self.r_S, self.src_top = r_S.copy(), src_top.copy()
+        self._lower = self._lower if lower is None else lower.copy()
+        return True
+
     def ensure_columns(self, cols: np.ndarray) -> None:
         """Exact r_S and best source cosines of the target rows `cols` (those not yet known)."""
         cols = np.unique(np.asarray(cols, dtype=np.int64))
@@ -39,7 +64,7 @@ class MappedSpace:
             blk = todo[s:s + COLUMN_BLOCK]
             vals, _ = faiss_knn(self.Y[blk], self.X, self.depth)
             self.src_top[blk] = vals
-            self.r_S[blk] = vals[:, :self.csls_k].mean(axis=1)
+            self.r_S[blk] = mean_top(vals, self.csls_k)
 
     def lower_r_S(self) -> np.ndarray:
         """A lower bound of r_S for every target: its mean over the nearest of a subset of sources."""
@@ -47,7 +72,7 @@ class MappedSpace:
             sub = np.arange(min(PRUNE_SOURCES, len(self.X)))
             vals, _ = faiss_knn(self.Y, self.X[sub], min(self.csls_k, len(sub)))
             # with fewer sources than csls_k the subset's mean is no bound: -1 bounds any cosine mean
-            self._lower = (vals.mean(axis=1) - 1e-5 if len(sub) >= self.csls_k
+            self._lower = (mean_top(vals, vals.shape[1]) - 1e-5 if len(sub) >= self.csls_k
                            else np.full(len(self.Y), -1.0, dtype=np.float32))
         return self._lower
 
@@ -55,7 +80,7 @@ class MappedSpace:
         """(cosines to every target (n × V_tgt), r_T of each query, its `depth` best target cosines)."""
         cos = self.X[np.asarray(rows, dtype=np.int64)] @ self.Y.T
         top, _ = top_rows(cos, self.depth)
-        return cos, top[:, :self.csls_k].mean(axis=1), top
+        return cos, mean_top(top, self.csls_k), top
 
     def csls_topk(self, cos: np.ndarray, r_T: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact CSLS top-k (scores, target rows) of the queries whose cosines are `cos`, best first.
