@@ -251,7 +251,8 @@ def section(results: dict) -> str:
               "candidates of any view (the ceiling of P@1). Fit: cross-fitting (5 folds × 2 maps, candidates and "
               "features), the model (and its cross-fitted copies for the training figure, twice when spelled-alike "
               "candidates exist, to choose them or not); apply: candidates, features and scores of the test queries in each "
-              "fold's view.", ""]
+              "fold's view (in the process that fitted the reranker, each view starts from the per-target "
+              "statistics cross-fitting computed there: align.rerank.cache).", ""]
     if "en-fr" in results or "en-fr+encoder" in results:
         lines += ["Queries whose gold translation is not the source string (MUSE lists identical pairs, which "
                   "the string features find):", "", "| run | queries | reranked P@1 | best map P@1 |",
@@ -325,15 +326,15 @@ def main() -> None:
     args = ap.parse_args()
     state = Path(args.state)
     results = json.loads(state.read_text()) if state.exists() else {}
+    if args.cli:  # first, while this process is small: a child's peak RSS counts the parent's pages it forked from
+        results["cli"] = cli_run("fr-fi")
+        print(json.dumps(results["cli"]), flush=True)
+        state.write_text(json.dumps(results))
     for name in [n for n in args.runs.split(",") if n]:
         ablate = not args.no_ablation and (args.ablation_runs is None or name in args.ablation_runs.split(","))
         res = run(name, ablation=ablate)
         print(json.dumps(res), flush=True)
         results[name] = res
-        state.write_text(json.dumps(results))
-    if args.cli:
-        results["cli"] = cli_run("fr-fi")
-        print(json.dumps(results["cli"]), flush=True)
         state.write_text(json.dumps(results))
     if not args.no_write:
         write_section(TITLE, section(results))
