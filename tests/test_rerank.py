@@ -284,6 +284,7 @@ def test_a_damaged_saved_reranker_gives_a_one_line_error(twins, tmp_path):
     assert "format version True" in damaged("bool-version", edit_json(lambda m: m.update(version=True)))
     assert "k must be an integer" in damaged("bad-k", edit_json(lambda m: m["params"].update(k="30")))
     assert "rerank.json: apply_maps" in damaged("bad-apply", edit_json(lambda m: m["params"].update(apply_maps="x")))
+    assert "5 views for 3 folds" in damaged("folds-views", edit_json(lambda m: m["params"].update(folds=3)))
     assert "seed_folds.npy" in damaged("bad-folds", lambda d: np.save(d / "seed_folds.npy", np.zeros((3, 2), int)))
     assert "seeds' folds" in damaged("one-fold", lambda d: np.save(
         d / "seed_folds.npy", np.zeros(len(train.pairs), np.int64)))
@@ -416,6 +417,25 @@ def test_cli_rerank_end_to_end(twins, tmp_path):
                                                                             for v in range(3)]
     bad = run_cli([*args, "--rerank-folds", "1"])
     assert bad.exit_code == 2 and "--rerank-folds" in bad.stderr and "Traceback" not in bad.stderr
+    many = tmp_path / "many"  # more folds than seed words: said before the alignment is fitted, naming the file
+    bad = run_cli([*args[:-2], "--output", many, "--rerank-folds", "221", "--json", "--quiet"])
+    assert bad.exit_code == 2 and "Traceback" not in bad.stderr and not many.exists()
+    assert "train.txt: 220 distinct source words" in bad.stderr and "--rerank-folds 221" in bad.stderr
+    plain = [a for a in args if a not in ("--rerank",)]  # reranking options without --rerank
+    bad = run_cli([*plain, "--rerank-folds", "3", "--rerank-model", "logistic"])
+    assert bad.exit_code == 2 and "--rerank-folds, --rerank-model need --rerank" in bad.stderr
+    res = run_cli(["bli-eval", "--src-emb", s, "--tgt-emb", t, "--dico", tmp_path / "test.txt", "--mapping", out,
+                   "--no-rerank", "--json", "--quiet"])  # the flat result of one retrieval, as without a reranker
+    assert res.exit_code == 0 and json.loads(res.stdout)["retrieval"] == "csls"
+    none = tmp_path / "none.vec"  # vectors holding none of the reranker's seed words: a one-line error
+    test_words = list(dict.fromkeys(w for w, _ in test.pairs))
+    none.write_text(f"{len(test_words)} {src.dim}\n" + "".join(f"{w} {' '.join(map(str, src[w]))}\n"
+                                                                for w in test_words))
+    for cmd in (["translate", out, test_words[0], "--src-emb", none, "--tgt-emb", t],
+                ["bli-eval", "--src-emb", none, "--tgt-emb", t, "--dico", tmp_path / "test.txt", "--mapping", out]):
+        bad = run_cli(cmd)
+        assert bad.exit_code == 2 and "none of the reranker's 220 seed pairs" in bad.stderr, bad.stderr
+        assert "Traceback" not in bad.stderr and "warning" not in bad.stderr
 
 
 def test_import_align_loads_no_reranking_library():

@@ -116,3 +116,18 @@ def test_a_words_statistics_do_not_depend_on_how_many_words_are_computed_with_it
     assert shallow.r_S[5] == pytest.approx(shallow.src_top[5].mean(), abs=1e-6)
     shallow.ensure_columns(np.arange(2500))
     assert (shallow.lower_r_S() <= shallow.r_S).all()  # still a lower bound: the pruned search stays exact
+
+
+def test_logistic_ranker_fits_a_feature_missing_everywhere_silently():
+    import warnings
+
+    from align.rerank.models import make_model
+
+    rng = np.random.default_rng(1)
+    F = rng.normal(size=(60, 3))
+    F[:, 1] = np.nan  # e.g. a feature of neighbours that no query has
+    y = (rng.random(60) < 0.3).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = make_model("logistic", None, 0, 1).fit(F, y, np.array([20, 20, 20]), ["a", "b", "c"])
+    assert np.isfinite(m.predict(F)).all()

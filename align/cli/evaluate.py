@@ -15,6 +15,7 @@ from .common import (RETRIEVALS, api_option, approx_option, common_output, echo_
 @api_option(evaluate_bli, "retrieval", type=click.Choice(RETRIEVALS + ("all",)))
 @click.option("--mapping", type=click.Path(file_okay=False), default=None,
               help="A mapping directory to apply to the source vectors first.")
+@click.option("--no-rerank", is_flag=True, help="Ignore a reranker saved with the mapping (no rerank row).")
 @tgt_mapping_option
 @click.option("--max-vocab", type=click.IntRange(min=1), default=None, help="Keep the N most frequent words of each side.")
 @click.option("--exclude-identical", is_flag=True, help="Drop test pairs of identical strings (fastText's --nomatch).")
@@ -24,7 +25,7 @@ from .common import (RETRIEVALS, api_option, approx_option, common_output, echo_
 @click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
 @approx_option
 @common_output
-def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, tgt_mapping, max_vocab, exclude_identical, csls_k, isf_beta,
+def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, no_rerank, tgt_mapping, max_vocab, exclude_identical, csls_k, isf_beta,
              no_cache, approx, as_json, quiet) -> None:
     """Bilingual lexicon induction: P@1/5/10 of SRC-EMB against TGT-EMB on a test dictionary."""
     from ..store.dictionary import Dictionary
@@ -37,12 +38,12 @@ def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, tgt_mapping, max_vocab,
         raise InputError("--tgt-mapping needs --mapping (the source language's mapping)")
     raw, reranker = (src, tgt), None
     if mapping is not None:
-        from .mapping import load_reranker, warn_seed_coverage
+        from .mapping import check_seed_coverage, load_reranker
 
         m = load_mapping(mapping, tgt_mapping)
-        reranker = None if tgt_mapping is not None else load_reranker(mapping)
+        reranker = None if tgt_mapping is not None or no_rerank else load_reranker(mapping)
         if reranker is not None:
-            warn_seed_coverage(quiet, reranker, src, tgt)
+            check_seed_coverage(quiet, reranker, src, tgt, mapping)
         src, tgt = m.transform_embeddings(src), m.normalize_target(tgt)
     d = Dictionary.load(dico)
     methods = RETRIEVALS if retrieval == "all" else (retrieval,)

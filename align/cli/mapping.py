@@ -95,7 +95,7 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
     if missing:
         raise InputError(f"not in the source vocabulary: {', '.join(missing)}")
     if reranker is not None:
-        warn_seed_coverage(quiet, reranker, src, tgt)
+        check_seed_coverage(quiet, reranker, src, tgt, mapping_dir)
         result = {w: [{"word": t, "score": sc} for t, sc in cands]
                   for w, cands in reranker.translate(src, tgt, list(words), k).items()}
         views = len(reranker.view_maps_)
@@ -127,9 +127,13 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
         click.echo(f"{w}: " + ", ".join(f"{c['word']} ({c['score']:.3f})" for c in cands))
 
 
-def warn_seed_coverage(quiet: bool, reranker, src, tgt) -> None:
-    """Warn when the vectors lack some of the reranker's seed pairs (its seed-based features then differ)."""
+def check_seed_coverage(quiet: bool, reranker, src, tgt, mapping_dir: str) -> None:
+    """Warn when the vectors lack some of the reranker's seed pairs (its seed-based features then differ); a
+    one-line error when they hold none (it cannot build its views)."""
     found, total = reranker.seed_coverage(src, tgt)
+    if found == 0:
+        raise InputError(f"none of the reranker's {total} seed pairs is in these vectors (pass the vectors it was "
+                         "fitted on, or --no-rerank)", mapping_dir)
     if found < total:
         warn(quiet, f"{total - found} of the reranker's {total} seed pairs are not in these vectors: its "
                     "seed-based features see only the others, so rankings may differ from the fitted vectors'")

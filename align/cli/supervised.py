@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..aligners import ProcrustesAligner, RCSLSAligner
+from ..errors import InputError
 from ..rerank import Reranker
 from ..rerank.models import MODELS as RERANK_MODELS
 from ..rerank.reranker import APPLY_MAPS, IDENTICAL_CHOICES
@@ -101,11 +102,17 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
                             folds=rerank_folds, apply_maps=rerank_apply_maps, encoder=rerank_encoder,
                             encoder_layers=rerank_encoder_layers, show_progress=not quiet)
         reranker.validate()  # checks the options before anything is loaded
-    elif rerank_encoder or rerank_encoder_layers:
-        raise click.UsageError("--rerank-encoder and --rerank-encoder-layers need --rerank")
+    else:
+        ctx = click.get_current_context()
+        given = [f"--{n.replace('_', '-')}" for n in ctx.params if n.startswith("rerank_")
+                 and ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
+        if given:
+            raise click.UsageError(f"{', '.join(given)} need --rerank")
     src, tgt = load_pair(src_path, tgt_path, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
     seeds = build_seeds(train_spec, src, tgt)
+    if reranker is not None:  # before the alignment is fitted
+        check_fold_count(seeds, src, tgt, rerank_folds)
     test = Dictionary.load(eval_path) if eval_path else None
     if method == "procrustes":
         params = dict(normalize=steps, refine=refine, refine_mode=refine_mode, refine_vocab=refine_vocab,
@@ -146,3 +153,15 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
 
 
 COMMANDS = (procrustes_cmd,)
+
+
+def check_fold_count(seeds, src, tgt, folds: int) -> None:
+    """A one-line error, naming the dictionary, when the seeds have fewer distinct in-vocabulary source words
+    than cross-fitting folds (--rerank-folds)."""
+    import numpy as np
+
+    pairs = seeds.indices(src, tgt)
+    n = len(np.unique(pairs[:, 0])) if len(pairs) else 0
+    if n < folds:
+        raise InputError(f"{n} distinct source words have a seed pair in the vocabularies, fewer than "
+                         f"--rerank-folds {folds}", seeds.path or seeds.name or None)

@@ -8,6 +8,7 @@ Both are deterministic given the seed.
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 
@@ -135,8 +136,10 @@ class LogisticRanker:
     def fit(self, F: np.ndarray, y: np.ndarray, group_sizes: np.ndarray, names: list[str]) -> "LogisticRanker":
         lm = _need("sklearn.linear_model", "scikit-learn")
         F = np.asarray(F, dtype=np.float64)
-        self.mean_ = np.nan_to_num(np.nanmean(F, axis=0))
-        std = np.nan_to_num(np.nanstd(F, axis=0))
+        with warnings.catch_warnings():  # a feature missing everywhere (e.g. no neighbour): mean 0, scale 1
+            warnings.simplefilter("ignore", RuntimeWarning)
+            self.mean_ = np.nan_to_num(np.nanmean(F, axis=0))
+            std = np.nan_to_num(np.nanstd(F, axis=0))
         self.scale_ = np.where(std > 0, std, 1.0)
         clf = lm.LogisticRegression(C=self.params["C"], max_iter=self.params["max_iter"], random_state=self.seed)
         from ..device import small_linalg

@@ -145,6 +145,8 @@ def _read(cls, directory: Path, meta: dict):
     else:
         r.seed_folds_ = _matrix(directory, folds, ndim=1, kind="i").astype(np.int64)
     n_views = len(r.view_maps_)
+    if r.apply_maps == "folds" and n_views != r.folds:
+        raise InputError(f"{n_views} views for {r.folds} folds", str(directory / "rerank.json"))
     if len(r.seed_folds_) != len(r.seed_words_) or (
             n_views > 1 and not np.array_equal(np.unique(r.seed_folds_), np.arange(n_views))):
         raise InputError(f"the seeds' folds do not match seeds.txt and the {n_views} views",
