@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import inspect
 
+RUN_ONLY = ("show_progress",)  # how to run, not what is fitted: left out of a fit's recorded provenance
+
 
 class Params:
     """Subclasses call `self._store(locals())` in `__init__`; `get_params()` and `defaults()` read the signature."""
@@ -26,3 +28,8 @@ class Params:
     def get_params(self) -> dict:
         """The constructor arguments, as given."""
         return {name: getattr(self, name) for name in self.param_names()}
+
+    def provenance_params(self) -> dict:
+        """The parameters that define what is fitted (all but RUN_ONLY), for a mapping's recorded provenance:
+        a run with and without progress bars records the same."""
+        return {n: v for n, v in self.get_params().items() if n not in RUN_ONLY}

@@ -363,3 +363,13 @@ def test_no_output_is_written_when_the_evaluation_fails(tmp_path, monkeypatch):
     mapped = Embeddings.load(tmp_path / "out" / "src.mapped.vec", cache=False)
     assert mapped.words == src.words and metrics["eval"]["csls"]["precision_at_1"] == 100.0
     assert np.allclose(mapped.vectors, Mapping.load(tmp_path / "out").transform(src.vectors), atol=1e-5)
+
+
+def test_progress_bars_leave_the_recorded_parameters_alone():
+    """show_progress says how to run, not what was fitted: runs with and without it record the same."""
+    src, tgt, _ = make_pair(n=400, d=20)
+    train = true_dico(range(300))
+    quiet = ProcrustesAligner(refine=1).fit(src, tgt, train)
+    loud = ProcrustesAligner(refine=1, show_progress=True).fit(src, tgt, train)
+    assert quiet.info["params"] == loud.info["params"] and "show_progress" not in quiet.info["params"]
+    assert quiet.info["params"]["refine"] == 1

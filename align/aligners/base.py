@@ -118,7 +118,7 @@ class Aligner(Params):
         fitted = self._fit(*self._split(p, src), tgt)
         self.history_, self.best_iteration_ = fitted.history, fitted.best_iteration
         self.n_iter_, self.induced_ = len(fitted.history), fitted.induced
-        info = {"method": self.method, "params": {k: _jsonable(v) for k, v in self.get_params().items()},
+        info = {"method": self.method, "params": {k: _jsonable(v) for k, v in self.provenance_params().items()},
                 "seed_pairs": int(len(p.pairs)), "history": self.history_, "best_iteration": self.best_iteration_,
                 "n_iter": self.n_iter_, **(fitted.info or {}), "device": describe_device(),
                 "fit_seconds": round(time.perf_counter() - start, 3), "src": src.name, "tgt": tgt.name}

@@ -232,7 +232,7 @@ class MultiAligner(Params):
         else:
             mappings = self._fit_joint(spaces, rows, hub)
         self.n_iter_ = len(self.history_)
-        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.get_params().items()}
+        params = {k: list(v) if isinstance(v, tuple) else v for k, v in self.provenance_params().items()}
         info = {"method": self.method, "mode": self.mode, "hub": hub, "params": params,
                 "languages": self.languages_, "seed_pairs": self.seed_pairs_,
                 "unused_dictionaries": self.unused_dictionaries_, "ignored_params": self.ignored_params_,
