@@ -213,7 +213,6 @@ def test_fitted_views_reuse_their_target_statistics_only_on_their_own_vectors_an
     import copy
 
     import align.rerank.cache as cache_module
-    import align.rerank.reranker as reranker_module
 
     src, tgt, train, test = twins
     rows = np.array([src.index[s] for s, _ in test.pairs])
@@ -242,8 +241,7 @@ def test_fitted_views_reuse_their_target_statistics_only_on_their_own_vectors_an
     own.vectors[::7] *= 2.0
     assert known(edited, own, tgt) == 0
     assert _fit(src, tgt, train, seed=2, apply_maps="all")._fold_views is None
-    for module in (cache_module, reranker_module):  # too large to keep: nothing is kept
-        monkeypatch.setattr(module, "KEEP_STATES_BYTES", 0)
+    monkeypatch.setattr(cache_module, "KEEP_STATES_BYTES", 0)  # too large to keep: nothing is kept
     small = _fit(src, tgt, train, seed=2)
     assert small._fold_views is None and known(small, src, tgt) == 0
     assert np.array_equal(small.rank(src, tgt, rows, 10)[1], fresh.rank(src, tgt, rows, 10)[1])

@@ -19,6 +19,11 @@ KEEP_STATES_BYTES = 1 << 30  # kept only when all views' statistics together are
 FINGERPRINT_ROWS = 256  # rows of each matrix checksummed to notice vectors changed in place
 
 
+def worth_keeping(state: ViewState, n_views: int) -> bool:
+    """Whether `n_views` states the size of `state` fit within KEEP_STATES_BYTES (checked before keeping any)."""
+    return n_views * state.nbytes <= KEEP_STATES_BYTES
+
+
 def fingerprint(a: np.ndarray) -> tuple:
     """Shape and a checksum of evenly spaced rows: cheap, and enough to notice vectors edited in place."""
     step = max(1, len(a) // FINGERPRINT_ROWS)
@@ -41,7 +46,7 @@ class FoldViews:
     def keep(cls, src_vectors: np.ndarray, tgt_vectors: np.ndarray, view_maps: list, csls_k: int, depth: int,
              states: list[ViewState]) -> "FoldViews | None":
         """The states, or None when they would hold more than KEEP_STATES_BYTES (or a view has none)."""
-        if len(states) != len(view_maps) or sum(s.nbytes for s in states) > KEEP_STATES_BYTES:
+        if len(states) != len(view_maps) or not all(worth_keeping(st, len(states)) for st in states):
             return None
         return cls(weakref.ref(src_vectors), weakref.ref(tgt_vectors),
                    (fingerprint(src_vectors), fingerprint(tgt_vectors)), tuple(view_maps), csls_k, depth, states)

@@ -20,7 +20,7 @@ from ..store.dictionary import Dictionary
 from ..store.vectors import Embeddings
 from ..errors import InputError
 from ..space.normalize import DEFAULT_STEPS, Normalizer, parse_steps
-from .cache import KEEP_STATES_BYTES, FoldViews
+from .cache import FoldViews, worth_keeping
 from .candidates import ExtraSpace, Pairs, View, candidate_pairs, drop_injected, make_view
 from .crossfit import gold_labels, source_folds
 from .features import GROUPS, stack
@@ -198,9 +198,10 @@ class Reranker(Params):
             view = make_view(X, Y, maps, fold.fit_pairs, self.csls_k, self.depth, space, extra_map)
             P = candidate_pairs(view, fold.queries, self.k, src.words, tgt.words, self._injects())
             parts.append((P, gold_labels(P.rows, P.group, P.tgt, pairs)))
-            if self.apply_maps == "folds" and self.folds * view.state().nbytes <= KEEP_STATES_BYTES:
-                fold_states.append(view.state())
-            del view
+            state = view.state()
+            if self.apply_maps == "folds" and worth_keeping(state, self.folds):
+                fold_states.append(state)
+            del view, state  # the next fold's view: never hold two
         crossfit_seconds = time.perf_counter() - t0
         model_seconds = self._learn(parts)
         if self.keep_crossfit:
