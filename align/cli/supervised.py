@@ -158,10 +158,7 @@ COMMANDS = (procrustes_cmd,)
 def check_fold_count(seeds, src, tgt, folds: int) -> None:
     """A one-line error, naming the dictionary, when the seeds have fewer distinct in-vocabulary source words
     than cross-fitting folds (--rerank-folds)."""
-    import numpy as np
-
-    pairs = seeds.indices(src, tgt)
-    n = len(np.unique(pairs[:, 0])) if len(pairs) else 0
+    n = seeds.coverage(src, tgt).sources
     if n < folds:
         raise InputError(f"{n} distinct source words have a seed pair in the vocabularies, fewer than "
                          f"--rerank-folds {folds}", seeds.path or seeds.name or None)
