@@ -288,11 +288,30 @@ def test_a_damaged_saved_reranker_gives_a_one_line_error(twins, tmp_path):
         d / "seed_folds.npy", np.zeros(len(train.pairs), np.int64)))
     assert "view1.procrustes.W.npy" in damaged("bad-map", lambda d: np.save(d / "view1.procrustes.W.npy",
                                                                             np.zeros(5)))
+    assert "view0.procrustes.W.npy: holds NaN" in damaged("nan-map", lambda d: np.save(
+        d / "view0.procrustes.W.npy", np.full_like(np.load(d / "view0.procrustes.W.npy"), np.nan)))
+    small = damaged("small-map", lambda d: np.save(d / "view2.procrustes.W.npy", np.eye(5, dtype=np.float32)))
+    assert "view2.procrustes.W.npy: maps 5-dim sources onto 5-dim targets" in small
+    swapped = edit_json(lambda m: m.update(feature_names=m["feature_names"][::-1]))
+    assert "feature_names do not match their checksum" in damaged("swapped", swapped)
+    shorter = edit_json(lambda m: m.update(feature_names=m["feature_names"][:-1], features_sha256=_sha(
+        "\n".join(m["feature_names"][:-1]))))
+    assert f"{len(json.loads((good / 'rerank.json').read_text())['feature_names']) - 1} feature names for a model " \
+        "trained on" in damaged("shorter", shorter)
+    assert "identical_chosen and has_extra must be true or false" in damaged(
+        "maybe", edit_json(lambda m: m.update(identical_chosen="maybe")))
     renamed = tmp_path / "renamed"
     shutil.copytree(good, renamed)
-    edit_json(lambda m: m.update(feature_names=[*m["feature_names"][:-1], "bogus.feature"]))(renamed)
-    with pytest.raises(InputError, match="bogus.feature"):
+    edit_json(lambda m: m.update(feature_names=(names := [*m["feature_names"][:-1], "bogus.feature"]),
+                                 features_sha256=_sha("\n".join(names))))(renamed)
+    with pytest.raises(InputError, match=f"{renamed}: the model uses feature 'bogus.feature'"):
         Reranker.load(renamed).rank(src, tgt, np.arange(5))
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def test_fits_are_deterministic_given_the_seed(twins):
@@ -379,6 +398,10 @@ def test_cli_rerank_end_to_end(twins, tmp_path):
     assert tr["score"].startswith("minus the mean rank over 5 views")  # the folds' views (the default)
     assert [c["score"] for c in tr["translations"][word]] == sorted((c["score"] for c in tr["translations"][word]),
                                                                     reverse=True)
+    assert all(c["mean_rank"] == round(1 - c["score"], 6) >= 1 for c in tr["translations"][word])
+    res = run_cli(["translate", out, word, "--src-emb", s, "--tgt-emb", t, "-k", "500", "--json"])
+    assert res.exit_code == 0 and 0 < len(json.loads(res.stdout)["translations"][word]) < 500
+    assert "the reranker ranks only its maps' candidates" in res.stderr and f"{word} has " in res.stderr
     res = run_cli(["translate", out, word, "--src-emb", s, "--tgt-emb", t, "-k", "2"])
     assert res.exit_code == 0 and "mean rank" in res.stdout and f"{word}: " in res.stdout
     assert "warning" not in res.stderr
@@ -537,4 +560,77 @@ def test_cli_rerank_encoder_feature_set(twins, tiny_model, tmp_path):
     bad = run_cli([*args, "--rerank-encoder", tmp_path / "no-such-model"])
     assert bad.exit_code == 2 and "no such model directory" in bad.stderr and "Traceback" not in bad.stderr
     lone = run_cli([*args[:-7], "--json", "--quiet", "--rerank-encoder", tiny_model])
-    assert lone.exit_code == 2 and "need --rerank" in lone.stderr
+    assert lone.exit_code == 2 and "--rerank-encoder needs --rerank" in lone.stderr
+
+
+def test_seeds_whose_translations_no_map_finds_give_a_one_line_error(cognates):
+    """Seeds the maps cannot learn from (target vectors unrelated to the sources) leave no query with its
+    translation among the candidates: an InputError saying so, not the model library's crash. Where only the
+    spelled-alike candidates hold the translations, "auto" keeps them without a choice to make."""
+    src, tgt, train, _ = cognates
+    alike = Dictionary([(s, t) for s, t in train.pairs if s == t])  # the half whose target vectors are noise
+    with pytest.raises(InputError, match="too few seed queries have their translation among the candidate maps' "
+                                         "top 10: 0 of 5"):  # one query per fold, each fold's map fitted on 4
+        _fit(src, tgt, Dictionary(alike.pairs[:5]), folds=5)
+    r = _fit(src, tgt, alike, identical="auto")
+    assert r.identical_ is True and r.train_["candidate_recall"] == 100.0
+    with pytest.raises(InputError, match="seed must be a non-negative integer"):
+        _fit(src, tgt, train, seed=-1)
+
+
+def test_cli_rerank_hardening(twins, tmp_path):
+    """What a user meets around a reranked mapping: one JSON shape for bli-eval, the fitted vocabulary sizes
+    reused or warned about, one-line usage errors, view matrices checked on load."""
+    from conftest import run_cli
+
+    s, t, args = _rerank_cli_args(twins, tmp_path)
+    out = tmp_path / "out"
+    res = run_cli([*args, "--output", out, "--max-vocab", "450"])
+    assert res.exit_code == 0, res.stderr
+    fitted = json.loads(res.stdout)["eval"]["rerank"]
+    word = twins[3].pairs[0][0]
+    res = run_cli(["translate", out, word, "--json"])  # the vectors it was fitted on, as many words as then
+    assert res.exit_code == 0 and res.stderr == "", res.stderr
+    res = run_cli(["bli-eval", "--src-emb", s, "--tgt-emb", t, "--dico", tmp_path / "test.txt", "--mapping", out,
+                   "--max-vocab", "450", "--json"])
+    both = json.loads(res.stdout)
+    assert both["results"]["rerank"]["precision_at_1"] == fitted["precision_at_1"] and res.stderr == ""
+    assert both["precision_at_1"] == both["results"]["csls"]["precision_at_1"]  # the first row at the top
+    res = run_cli(["bli-eval", "--src-emb", s, "--tgt-emb", t, "--dico", tmp_path / "test.txt", "--mapping", out,
+                   "--no-rerank", "--json", "--quiet"])
+    plain = json.loads(res.stdout)
+    assert set(plain["results"]) == {"csls"} and set(plain) == set(both)  # one shape with or without a reranker
+    res = run_cli(["bli-eval", "--src-emb", s, "--tgt-emb", t, "--dico", tmp_path / "test.txt", "--mapping", out])
+    assert res.exit_code == 0 and "fitted on 300 × 450 words, these vectors hold 300 × 600" in res.stderr
+    for bad, message in ((["--seed", "-1"], "Invalid value for '--seed'"),
+                         (["--rerank-encoder-layers", "0-3"], "--rerank-encoder-layers needs --rerank-encoder")):
+        res = run_cli([*args, "--output", tmp_path / "never", *bad])
+        assert res.exit_code == 2 and res.stderr.startswith("error: ") and message in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / "never").exists()
+    res = run_cli(["bli-eval", "--src-emb", s, "--tgt-emb", t, "--dico", tmp_path / "test.txt", "--no-rerank"])
+    assert res.exit_code == 2 and res.stderr == "error: --no-rerank needs --mapping (see 'align bli-eval -h')\n"
+    np.save(out / "rerank" / "view3.procrustes.W.npy", np.full((24, 24), np.inf, dtype=np.float32))
+    res = run_cli(["translate", out, word])
+    assert res.exit_code == 2 and "view3.procrustes.W.npy: holds NaN or infinite values" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    narrow = tmp_path / "narrow.vec"  # a plain mapping given target vectors of another dimension
+    narrow.write_text("2 3\nab 1 0 0\ncd 0 1 0\n")
+    res = run_cli(["translate", out, word, "--no-rerank", "--tgt-emb", narrow])
+    assert res.exit_code == 2 and f"{narrow}: dimension mismatch" in res.stderr
+
+
+def test_cli_warns_when_every_seed_is_spelled_alike(tmp_path):
+    """`--dico-train identical` with --rerank: the reranker learns that spelling decides, and says so."""
+    from conftest import run_cli, write_vec
+
+    rng = np.random.default_rng(3)
+    words = list(dict.fromkeys(_word(rng) for _ in range(400)))[:200]
+    X = rng.normal(size=(200, 16)).astype(np.float32)
+    R = np.linalg.qr(rng.normal(size=(16, 16)))[0].astype(np.float32)
+    s = write_vec(tmp_path / "s.vec", words, X)
+    t = write_vec(tmp_path / "t.vec", words, X @ R + 0.05 * rng.normal(size=(200, 16)).astype(np.float32))
+    res = run_cli(["procrustes", "xx", "yy", "--src-emb", s, "--tgt-emb", t, "--dico-train", "identical",
+                   "--refine", "0", "--no-cache", "--rerank", "--rerank-k", "10", "--rerank-maps", "procrustes",
+                   "--output", tmp_path / "out", "--json"])
+    assert res.exit_code == 0, res.stderr
+    assert "200 of the reranker's 200 seed pairs are spelled alike" in res.stderr

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -129,8 +130,9 @@ def load_encoder(model: str = DEFAULT_MODEL, device: str | None = None, show_pro
     if not show_progress:
         hf_logging.disable_progress_bar()
     try:
-        tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
-        enc = AutoModel.from_pretrained(source, local_files_only=local_only)
+        with _hub_quiet(show_progress):
+            tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only)
+            enc = AutoModel.from_pretrained(source, local_files_only=local_only)
     except Exception as exc:  # transformers/hub raise OSError, ValueError, HTTP errors...
         raise _load_error(model, exc, p.is_dir()) from None
     finally:
@@ -300,13 +302,30 @@ def _write_cache(d: Path, words: Sequence[str], vectors: np.ndarray, meta: dict)
     write_vector_dir(d, words, vectors, meta)
 
 
-def _model_layers(model: str) -> int:
+@contextmanager
+def _hub_quiet(show_progress: bool):
+    """Without progress, the hub's retry notices (an unreachable model name) stay quiet too; errors still show."""
+    if show_progress:
+        yield
+        return
+    from huggingface_hub.utils import logging as hub_logging
+
+    level = hub_logging.get_verbosity()
+    hub_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hub_logging.set_verbosity(level)
+
+
+def _model_layers(model: str, show_progress: bool = False) -> int:
     """Number of transformer layers from config.json (no weights loaded)."""
     from transformers import AutoConfig
 
     try:
-        cfg = AutoConfig.from_pretrained(str(Path(model).expanduser()) if Path(model).expanduser().is_dir() else model,
-                                         local_files_only=_offline() or Path(model).expanduser().is_dir())
+        with _hub_quiet(show_progress):
+            cfg = AutoConfig.from_pretrained(str(Path(model).expanduser()) if Path(model).expanduser().is_dir()
+                                             else model, local_files_only=_offline() or Path(model).expanduser().is_dir())
     except Exception as exc:
         raise _load_error(model, exc, Path(model).expanduser().is_dir()) from None
     return int(getattr(cfg, "num_hidden_layers"))
@@ -330,7 +349,7 @@ def encode_words_meta(words: Sequence[str], model: str = DEFAULT_MODEL, layers: 
         import transformers  # noqa: F401
     except ImportError:  # pragma: no cover
         raise BridgeError("the XLM-R bridge needs Hugging Face transformers: pip install 'align[xlmr]'") from None
-    n_layers = _model_layers(model)
+    n_layers = _model_layers(model, show_progress)
     layer_list = parse_layers(layers, n_layers)
     extra = {"max_sentences": max_sentences, "window": window, "corpus": _corpus_identity(corpus)} \
         if mode == "context" else {}

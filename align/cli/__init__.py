@@ -62,8 +62,12 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(130)
         click.echo(f"error: unexpected end of data ({exc.__cause__ or 'EOFError'})", err=True)
         sys.exit(2)
-    except click.ClickException as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:  # `align` alone: the help is the answer
         exc.show()
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:  # a usage error: one line, like every other error
+        hint = f" (see '{exc.ctx.command_path} -h')" if getattr(exc, "ctx", None) is not None else ""
+        click.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
         sys.exit(exc.exit_code)
     except AlignError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -33,7 +33,7 @@ from .common import api_option, common_output, echo_json, resolve_dictionary, re
 @api_option(compare, "refine", type=click.IntRange(min=0))
 @api_option(compare, "normalize")
 @api_option(compare, "batch_size", type=click.IntRange(min=1))
-@api_option(compare, "seed", type=int, help="Seed of the held-out split.")
+@api_option(compare, "seed", type=click.IntRange(min=0), help="Seed of the held-out split.")
 @common_output
 def bridge_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, model, layers, mode, corpus_src,
                corpus_tgt, max_sentences, window, encode_vocab, max_vocab, refine, normalize, batch_size, seed,

@@ -30,20 +30,19 @@ def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, no_rerank, tgt_mapping,
     """Bilingual lexicon induction: P@1/5/10 of SRC-EMB against TGT-EMB on a test dictionary."""
     from ..store.dictionary import Dictionary
 
+    for flag, given in (("--tgt-mapping", tgt_mapping is not None), ("--no-rerank", no_rerank)):
+        if given and mapping is None:
+            raise click.UsageError(f"{flag} needs --mapping")
     src, tgt = load_pair(src_emb, tgt_emb, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
-    if tgt_mapping is not None and mapping is None:
-        from ..errors import InputError
-
-        raise InputError("--tgt-mapping needs --mapping (the source language's mapping)")
     raw, reranker = (src, tgt), None
     if mapping is not None:
-        from .mapping import check_seed_coverage, load_reranker
+        from .mapping import check_reranker_vectors, load_reranker
 
         m = load_mapping(mapping, tgt_mapping)
         reranker = None if tgt_mapping is not None or no_rerank else load_reranker(mapping)
         if reranker is not None:
-            check_seed_coverage(quiet, reranker, src, tgt, mapping)
+            check_reranker_vectors(quiet, reranker, src, tgt, mapping)
         src, tgt = m.transform_embeddings(src), m.normalize_target(tgt)
     d = Dictionary.load(dico)
     methods = RETRIEVALS if retrieval == "all" else (retrieval,)
@@ -53,8 +52,8 @@ def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, no_rerank, tgt_mapping,
     if reranker is not None:  # the mapping's saved reranker, on the same queries
         results["rerank"] = reranker.evaluate(*raw, d.without_identical() if exclude_identical else d)
         methods = (*methods, "rerank")
-    if as_json:
-        echo_json(results[methods[0]] if len(methods) == 1 else {"results": results})
+    if as_json:  # one shape whatever the rows: the first row's keys at the top, every row under "results"
+        echo_json({**results[methods[0]], "results": results})
         return
     cov = next(iter(results.values()))["coverage_detail"]
     click.echo(f"{len(src)} source words, {len(tgt)} target words; dictionary {cov['pairs']} pairs, "

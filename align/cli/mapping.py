@@ -88,33 +88,47 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
     tgt_path = tgt_emb or m.info.get("tgt_path")
     if not src_path or not tgt_path:
         raise InputError("the mapping does not record its vectors: pass --src-emb and --tgt-emb")
-    src = load_embeddings(src_path, max_vocab)
-    tgt = load_embeddings(tgt_path, max_vocab)
+    sizes = (max_vocab, max_vocab)
+    fitted_sizes = getattr(reranker, "vocab_", None)
+    if fitted_sizes and not (src_emb or tgt_emb) and click.get_current_context().get_parameter_source(
+            "max_vocab") is click.core.ParameterSource.DEFAULT:  # the reranker's own vectors: as it saw them
+        sizes = fitted_sizes
+    src = load_embeddings(src_path, sizes[0])
+    tgt = load_embeddings(tgt_path, sizes[1])
     report_load_warnings(quiet, src, tgt)
     missing = [w for w in words if w not in src and src.subword_model is None]
     if missing:
         raise InputError(f"not in the source vocabulary: {', '.join(missing)}")
     if reranker is not None:
-        check_seed_coverage(quiet, reranker, src, tgt, mapping_dir)
-        result = {w: [{"word": t, "score": sc} for t, sc in cands]
-                  for w, cands in reranker.translate(src, tgt, list(words), k).items()}
+        check_reranker_vectors(quiet, reranker, src, tgt, mapping_dir)
         views = len(reranker.view_maps_)
+        # with several views the score is minus the mean rank counted from 0; users read ranks from 1
+        def entry(word: str, score: float) -> dict:
+            return {"word": word, "score": score} if views == 1 else \
+                {"word": word, "score": score, "mean_rank": round(1 - score, 6)}
+
+        result = {w: [entry(t, sc) for t, sc in cands]
+                  for w, cands in reranker.translate(src, tgt, list(words), k).items()}
+        short = {w: len(c) for w, c in result.items() if len(c) < k}
+        if short:
+            warn(quiet, f"the reranker ranks only its maps' candidates (the union of their top {reranker.k}): "
+                        + ", ".join(f"{w} has {n}" for w, n in short.items()) + f" of the {k} asked")
         if as_json:
             echo_json({"retrieval": "rerank", "score": "model score" if views == 1 else
-                       f"minus the mean rank over {views} views, counted from 0 (0: first in every view)",
-                       "translations": result})
+                       f"minus the mean rank over {views} views, counted from 0 (0: first in every view); "
+                       "mean_rank counts from 1", "translations": result})
             return
-        if views > 1:
-            click.echo(f"(reranked in {views} views; in brackets each candidate's mean rank, 1 = first in every view)")
+        click.echo(f"(reranked in {views} views; in brackets each candidate's mean rank, 1 = first in every view)"
+                   if views > 1 else "(reranked; in brackets each candidate's model score, higher first)")
         for w, cands in result.items():
             click.echo(f"{w}: " + ", ".join(f"{c['word']} ({c['score']:.3f})" if views == 1 else
-                                            f"{c['word']} ({1 - c['score']:.1f})" for c in cands))
+                                            f"{c['word']} ({c['mean_rank']:.1f})" for c in cands))
         return
     extra = [w for w in words if w not in src]
     if extra:  # OOV words of a .bin model: append their subword vectors to the search space
         src = type(src)(src.words + extra, np.vstack([src.vectors, src.lookup(extra, oov=True)]),
                         subword_model=src.subword_model)
-    S, T = m.transform(src.vectors), m.normalize_target(tgt).vectors
+    S, T = m.transform_embeddings(src).vectors, m.normalize_target(tgt).vectors
     rows = np.array([src.index[w] for w in words])
     retrieval = retrieval or "csls"
     scores, ids = retrieve(S, T, rows, k=k, method=retrieval)
@@ -127,9 +141,10 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
         click.echo(f"{w}: " + ", ".join(f"{c['word']} ({c['score']:.3f})" for c in cands))
 
 
-def check_seed_coverage(quiet: bool, reranker, src, tgt, mapping_dir: str) -> None:
-    """Warn when the vectors lack some of the reranker's seed pairs (its seed-based features then differ); a
-    one-line error when they hold none (it cannot build its views)."""
+def check_reranker_vectors(quiet: bool, reranker, src, tgt, mapping_dir: str) -> None:
+    """Warn when the vectors lack some of the reranker's seed pairs (its seed-based features then differ) or hold
+    other vocabulary sizes than it was fitted on; a one-line error when they hold no seed pair (it cannot build
+    its views)."""
     found, total = reranker.seed_coverage(src, tgt)
     if found == 0:
         raise InputError(f"none of the reranker's {total} seed pairs is in these vectors (pass the vectors it was "
@@ -137,6 +152,11 @@ def check_seed_coverage(quiet: bool, reranker, src, tgt, mapping_dir: str) -> No
     if found < total:
         warn(quiet, f"{total - found} of the reranker's {total} seed pairs are not in these vectors: its "
                     "seed-based features see only the others, so rankings may differ from the fitted vectors'")
+    fitted = getattr(reranker, "vocab_", None)
+    if fitted and fitted != (len(src), len(tgt)):
+        warn(quiet, f"the reranker was fitted on {fitted[0]} × {fitted[1]} words, these vectors hold {len(src)} × "
+                    f"{len(tgt)}: its frequency and hubness features read other statistics (--max-vocab "
+                    "selects the most frequent words)")
 
 
 def load_reranker(mapping_dir: str):

@@ -32,7 +32,7 @@ def _shared_options(cls):
             max_vocab_option,
             click.option("--output", type=click.Path(file_okay=False), default=None,
                          help="Write the mapping and outputs here."),
-            api_option(cls, "seed", type=int),
+            api_option(cls, "seed", type=click.IntRange(min=0)),
             click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache."),
             api_option(cls, "restarts", type=click.IntRange(min=1),
                        help="At most N runs with different random seeds, stopping at the first that converges "

@@ -14,6 +14,7 @@ from .common import (api_option, approx_option, common_output, echo_json, echo_r
                      max_vocab_option, report_load_warnings, resolve_dictionary, resolve_vectors, warn)
 
 P, R = ProcrustesAligner, RCSLSAligner
+ALIKE_WARNING = 0.9  # the share of spelled-alike seed pairs (e.g. --dico-train identical) that a reranker warns of
 
 
 @click.command("procrustes")
@@ -46,7 +47,7 @@ P, R = ProcrustesAligner, RCSLSAligner
                                  "'none').")
 @max_vocab_option
 @click.option("--output", type=click.Path(file_okay=False), default=None, help="Write the mapping and outputs here.")
-@api_option(P, "seed", type=int)
+@api_option(P, "seed", type=click.IntRange(min=0))
 @click.option("--no-cache", is_flag=True, help="Do not read or write the binary vector cache.")
 @click.option("--rerank", is_flag=True,
               help="Also learn a reranker of the CSLS candidates on the seeds (cross-fitted; align.rerank), "
@@ -102,12 +103,15 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
                             folds=rerank_folds, apply_maps=rerank_apply_maps, encoder=rerank_encoder,
                             encoder_layers=rerank_encoder_layers, show_progress=not quiet)
         reranker.validate()  # checks the options before anything is loaded
+        if rerank_encoder is None and click.get_current_context().get_parameter_source("rerank_encoder_layers") \
+                is not click.core.ParameterSource.DEFAULT:
+            raise click.UsageError("--rerank-encoder-layers needs --rerank-encoder")
     else:
         ctx = click.get_current_context()
         given = [f"--{n.replace('_', '-')}" for n in ctx.params if n.startswith("rerank_")
                  and ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
         if given:
-            raise click.UsageError(f"{', '.join(given)} need --rerank")
+            raise click.UsageError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --rerank")
     src, tgt = load_pair(src_path, tgt_path, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
     seeds = build_seeds(train_spec, src, tgt)
@@ -125,6 +129,11 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
                                **params)
     if reranker is not None and reranker.identical is True and not reranker.identical_:
         warn(quiet, "--rerank-identical yes added nothing: no seed source word is spelled like a target word")
+    if reranker is not None:
+        alike, total = sum(a == b for a, b in reranker.seed_words_), len(reranker.seed_words_)
+        if alike >= ALIKE_WARNING * total:
+            warn(quiet, f"{alike} of the reranker's {total} seed pairs are spelled alike: it learns that spelling "
+                        "decides, and its cross-fitted figure says little about words spelled otherwise")
     if as_json:
         echo_json(metrics)
         return

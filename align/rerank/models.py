@@ -81,6 +81,12 @@ class LightGBMRanker:
         except lgb.basic.LightGBMError as exc:  # e.g. a saved model expecting another number of features
             raise ValueError(str(exc).strip()) from None
 
+    @property
+    def n_features(self) -> int:
+        """How many features the model was trained on (the same for every bag)."""
+        counts = {b.num_feature() for b in self.boosters_}
+        return counts.pop() if len(counts) == 1 else -1
+
     def importances(self, names: list[str]) -> dict[str, float]:
         """Total gain of each feature's splits (over all bags), normalised to sum 1."""
         gain = np.sum([np.asarray(b.feature_importance(importance_type="gain"), dtype=np.float64)
@@ -151,6 +157,12 @@ class LogisticRanker:
 
     def predict(self, F: np.ndarray) -> np.ndarray:
         return self._standardise(np.asarray(F, dtype=np.float64)) @ self.coef_ + self.intercept_
+
+    @property
+    def n_features(self) -> int:
+        """How many features the model was trained on (-1 when its saved arrays disagree)."""
+        sizes = {len(self.mean_), len(self.scale_), len(self.coef_)}
+        return sizes.pop() if len(sizes) == 1 else -1
 
     def importances(self, names: list[str]) -> dict[str, float]:
         """|coefficient| on the standardised feature, normalised to sum 1."""

@@ -63,7 +63,8 @@ class Reranker(Params):
       models or feature groups without recomputing them (ablations).
     Learnt: `view_maps_` (per view: {map: (W, W_tgt)}, extra map), `seed_folds_`, `model_`, `identical_`,
     `feature_names_`, `importances_`, `train_` (cross-fitted figures),
-    `src_norm_`, `tgt_norm_` (and `extra_*_` with an extra space), `fit_seconds_`.
+    `src_norm_`, `tgt_norm_` (and `extra_*_` with an extra space), `vocab_` (the sizes of the vocabularies it
+    was fitted on: its frequency and hubness features depend on them), `fit_seconds_`.
     """
 
     def __init__(self, k: int = DEFAULT_K, maps: Sequence[str] | str = DEFAULT_MAPS, model: str = DEFAULT_MODEL,
@@ -94,6 +95,8 @@ class Reranker(Params):
         parse_steps(self.normalize)
         if self.apply_maps not in APPLY_MAPS:
             raise InputError(f"apply_maps must be one of {', '.join(APPLY_MAPS)}, got {self.apply_maps!r}")
+        if type(self.seed) is not int or self.seed < 0:
+            raise InputError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not (self.identical is True or self.identical is False or self.identical == "auto"):
             raise InputError(f"identical must be 'auto', True or False, got {self.identical!r}")
         if self.encode_vocab is not None and self.encode_vocab < 1:
@@ -212,6 +215,7 @@ class Reranker(Params):
         self._fold_views = FoldViews.keep(src.vectors, tgt.vectors, self.view_maps_, self.csls_k, self.depth,
                                           fold_states)
         self.seed_words_ = [(src.words[int(a)], tgt.words[int(b)]) for a, b in pairs]
+        self.vocab_ = (len(src), len(tgt))
         fold_of_source = np.empty(int(pairs[:, 0].max()) + 1, dtype=np.int64)
         for fold in folds:
             fold_of_source[fold.queries] = fold.index
@@ -232,8 +236,14 @@ class Reranker(Params):
         self.feature_names_ = [n for n in names if n.split(".", 1)[0] not in self.exclude]
         t0 = time.perf_counter()
         variants = {True: parts, False: drop_injected(parts)}  # with and without the spelled-alike candidates
+        if not _learnable(parts):
+            raise InputError(f"too few seed queries have their translation among the candidate maps' top "
+                             f"{self.k}: {_answered(parts)} of {sum(len(P.rows) for P, _ in parts)} (give more "
+                             "seed pairs, or fewer folds)")
         any_injected = any(P.injected is not None and P.injected.any() for P, _ in parts)
-        if self.identical == "auto" and any_injected:
+        # where only the spelled-alike candidates hold translations, "auto" has nothing to choose between
+        alike_only = any_injected and not _learnable(variants[False])
+        if self.identical == "auto" and any_injected and not alike_only:
             stacked = {flag: self._stacked(ps) for flag, ps in variants.items()}
             figures = {flag: self._train_figures(st, score=True) for flag, st in stacked.items()}
             self.identical_ = figures[True]["rerank_precision_at_1"] > figures[False]["rerank_precision_at_1"]
@@ -242,7 +252,7 @@ class Reranker(Params):
                 "rerank_precision_at_1_without": figures[False]["rerank_precision_at_1"]}}
             chosen = stacked[self.identical_]
         else:
-            self.identical_ = self.identical is True and any_injected
+            self.identical_ = any_injected and (self.identical is True or alike_only)
             chosen = self._stacked(variants[self.identical_])
             self.train_ = self._train_figures(chosen, self.score_folds)
         self.model_ = self._fit_model(chosen)
@@ -323,11 +333,21 @@ class Reranker(Params):
         if not hasattr(self, "model_"):
             raise InputError("the reranker is not fitted")
 
+    def _check_dims(self, src: Embeddings, tgt: Embeddings) -> None:
+        """A one-line error naming the vectors whose dimension the maps do not take."""
+        W, Wt = next(iter(self.view_maps_[0][0].values()))
+        wanted = {"source": (src, W.shape[0]), "target": (tgt, W.shape[1] if Wt is None else Wt.shape[0])}
+        for side, (emb, dim) in wanted.items():
+            if emb.dim != dim:
+                raise InputError(f"{emb.dim}-dimensional {side} vectors, but the reranker's maps take {dim}",
+                                 emb.report.path or emb.name or None)
+
     def views(self, src: Embeddings, tgt: Embeddings, extra=None, queries: Sequence[str] = ()) -> Iterator[View]:
         """The fitted maps applied to `src` and `tgt` (normalised as at fit time), one View at a time: each
         fold's (apply_maps="folds") or the one of all seeds; with an encoder and no `extra`, the source words
         `queries` are encoded too."""
         self._check_fitted()
+        self._check_dims(src, tgt)
         extra = self._extra_for(src, tgt, extra, queries)
         X, Y = self.src_norm_.transform(src.vectors), self.tgt_norm_.transform(tgt.vectors)
         space = self._extra_space(src, tgt, extra, fit=False) if self.has_extra_ else None
@@ -367,13 +387,15 @@ class Reranker(Params):
         """The model's score of each (query, candidate) pair: higher ranks first."""
         self._check_fitted()
         unknown = [n for n in self.feature_names_ if n not in pairs.features]
+        where = getattr(self, "saved_in_", None)
         if unknown:
             raise InputError(f"the model uses feature {unknown[0]!r}, which these candidates lack (a reranker "
-                             "fitted with an extra space needs it again, or one saved by another align)")
+                             "fitted with an extra space needs it again, or one saved by another align)", where)
         try:
             return self.model_.predict(stack(pairs.features, self.feature_names_))
         except ValueError as exc:  # e.g. a saved model expecting another number of features
-            raise InputError(f"the saved model does not fit its feature list ({exc})") from None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"the saved model does not fit its feature list ({first})", where) from None
 
     def score_candidates(self, lists: list[Pairs], n_tgt: int
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -447,4 +469,16 @@ class Reranker(Params):
     @classmethod
     def load(cls, directory: str | os.PathLike) -> "Reranker":
         """A reranker written by `save`; one-line errors for a missing or foreign directory."""
-        return read_reranker(cls, Path(directory))
+        r = read_reranker(cls, Path(directory))
+        r.saved_in_ = str(directory)  # named by the errors of applying it
+        return r
+
+
+def _answered(parts: list[tuple[Pairs, np.ndarray]]) -> int:
+    """How many queries of the cross-fitted parts have a gold translation among their candidates."""
+    return sum(int((np.bincount(P.group, weights=y, minlength=len(P.rows)) > 0).sum()) for P, y in parts)
+
+
+def _learnable(parts: list[tuple[Pairs, np.ndarray]]) -> bool:
+    """Whether every part's model (fitted on the other parts) has a query with a gold candidate to learn from."""
+    return sum(_answered([part]) > 0 for part in parts) >= 2

@@ -38,9 +38,10 @@ def write_reranker(r, tmp: Path) -> None:
     np.save(tmp / "seed_folds.npy", np.asarray(r.seed_folds_, dtype=np.int64))
     meta = {"format": "align-rerank", "version": FORMAT_VERSION, "params": r.params_json(),
             "model_file": model_file, "model_sha256": _sha256(model_text),
-            "feature_names": r.feature_names_, "views": views,
+            "feature_names": r.feature_names_, "features_sha256": _sha256("\n".join(r.feature_names_)),
+            "views": views,
             "seed_folds": "seed_folds.npy",
-            "identical_chosen": r.identical_, "has_extra": r.has_extra_,
+            "identical_chosen": r.identical_, "has_extra": r.has_extra_, "vocab": list(r.vocab_),
             "src_normalize": r.src_norm_.to_json(),
             "tgt_normalize": r.tgt_norm_.to_json(), "importances": r.importances_,
             "train": r.train_, "timing": r.timing_}
@@ -97,7 +98,30 @@ def _matrix(directory: Path, name: str | None, ndim: int = 2, kind: str = "f"):
     if a.ndim != ndim or a.dtype.kind != kind or 0 in a.shape:
         raise InputError(f"expected a {ndim}-D {'float' if kind == 'f' else 'integer'} array, got shape "
                          f"{a.shape} of {a.dtype}", str(path))
+    if kind == "f" and not np.isfinite(a).all():
+        raise InputError("holds NaN or infinite values", str(path))
     return a
+
+
+def _check_shapes(directory: Path, views: list[dict], extra: bool, dims: tuple[int | None, int | None]) -> None:
+    """Every view's maps take the same source and target dimensions (those of the normalisers, where they
+    record one), and a map's two sides meet in one shared space; one-line errors naming the matrix."""
+    seen: dict[bool, tuple[int, int]] = {}
+    for files in views:
+        for name, f in files.items():
+            W = np.load(directory / f["W"], mmap_mode="r", allow_pickle=False)
+            Wt = None if f["W_tgt"] is None else np.load(directory / f["W_tgt"], mmap_mode="r", allow_pickle=False)
+            is_extra = extra and name == "extra"
+            if Wt is not None and Wt.shape[1] != W.shape[1]:
+                raise InputError(f"shape {Wt.shape} does not meet its source map's {W.shape} in one space",
+                                 str(directory / f["W_tgt"]))
+            shape = (W.shape[0], W.shape[1] if Wt is None else Wt.shape[0])
+            expected = seen.setdefault(is_extra, shape if is_extra else
+                                       (dims[0] or shape[0], dims[1] or shape[1]))
+            if shape != expected:
+                bad = f["W"] if W.shape[0] != expected[0] or Wt is None else f["W_tgt"]
+                raise InputError(f"maps {shape[0]}-dim sources onto {shape[1]}-dim targets, where the "
+                                 f"reranker takes {expected[0]} and {expected[1]}", str(directory / bad))
 
 
 def _read(cls, directory: Path, meta: dict):
@@ -108,8 +132,9 @@ def _read(cls, directory: Path, meta: dict):
         r.identical = False
     if "apply_maps" not in p:  # written before the folds' views existed: one view of all seeds
         r.apply_maps = "all"
-    r.identical_ = bool(meta.get("identical_chosen", False))
-    r.has_extra_ = bool(meta["has_extra"])
+    r.identical_, r.has_extra_ = meta.get("identical_chosen", False), meta["has_extra"]
+    if not isinstance(r.identical_, bool) or not isinstance(r.has_extra_, bool):
+        raise InputError("identical_chosen and has_extra must be true or false", str(directory / "rerank.json"))
     r.view_maps_ = []
     for files in meta["views"] if meta["version"] >= 2 else [meta["maps"]]:
         maps = {name: (_matrix(directory, f["W"]), _matrix(directory, f["W_tgt"])) for name, f in files.items()}
@@ -131,8 +156,16 @@ def _read(cls, directory: Path, meta: dict):
     except InputError as exc:
         raise InputError(str(exc), str(model_path)) from None
     r.feature_names_ = [str(n) for n in meta["feature_names"]]
+    meta_path = str(directory / "rerank.json")
+    if "features_sha256" in meta and meta["features_sha256"] != _sha256("\n".join(r.feature_names_)):
+        raise InputError("feature_names do not match their checksum (edited)", meta_path)
+    if r.model_.n_features != len(r.feature_names_):
+        raise InputError(f"{len(r.feature_names_)} feature names for a model trained on {r.model_.n_features} "
+                         "features", meta_path)
     r.src_norm_ = Normalizer.from_json(meta["src_normalize"])
     r.tgt_norm_ = Normalizer.from_json(meta["tgt_normalize"])
+    _check_shapes(directory, meta["views"] if meta["version"] >= 2 else [meta["maps"]], r.has_extra_,
+                  (r.src_norm_.dim, r.tgt_norm_.dim))
     if r.has_extra_:
         r.extra_src_norm_ = Normalizer.from_json(meta["extra_src_normalize"])
         r.extra_tgt_norm_ = Normalizer.from_json(meta["extra_tgt_normalize"])
@@ -151,5 +184,10 @@ def _read(cls, directory: Path, meta: dict):
             n_views > 1 and not np.array_equal(np.unique(r.seed_folds_), np.arange(n_views))):
         raise InputError(f"the seeds' folds do not match seeds.txt and the {n_views} views",
                          str(directory / (folds if isinstance(folds, str) else "rerank.json")))
+    vocab = meta.get("vocab")  # written since the sizes were recorded
+    if vocab is not None and not (isinstance(vocab, list) and len(vocab) == 2
+                                  and all(type(n) is int and n > 0 for n in vocab)):
+        raise InputError(f"vocab must be two word counts, got {vocab!r}", str(directory / "rerank.json"))
+    r.vocab_ = None if vocab is None else tuple(vocab)
     r.importances_, r.train_, r.timing_ = meta["importances"], meta["train"], meta.get("timing", {})
     return r

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -95,7 +96,8 @@ class Mapping:
 
     def transform_embeddings(self, emb: Embeddings) -> Embeddings:
         """The source vector store mapped into the target space (same words)."""
-        return emb.with_vectors(self.transform(emb.vectors))
+        with _naming(emb):
+            return emb.with_vectors(self.transform(emb.vectors))
 
     def transform_target(self, y: np.ndarray) -> np.ndarray:
         """Target vectors (rows) into the shared space: normalised, and mapped by W_tgt when there is one."""
@@ -108,7 +110,8 @@ class Mapping:
 
     def normalize_target(self, emb: Embeddings) -> Embeddings:
         """The target vector store in the shared space (recorded normalisation, then W_tgt if any)."""
-        return emb.with_vectors(self.transform_target(emb.vectors))
+        with _naming(emb):
+            return emb.with_vectors(self.transform_target(emb.vectors))
 
     def save(self, directory: str | os.PathLike) -> None:
         """Write `W.npy` and `mapping.json` (normalisation steps, provenance) as the folder `directory`, whole:
@@ -138,3 +141,15 @@ class Mapping:
 
         W, W_tgt, src_norm, tgt_norm, info = read_mapping(directory)
         return cls(W, src_norm, tgt_norm, info, W_tgt)
+
+
+@contextmanager
+def _naming(emb: Embeddings):
+    """Errors about a vector store's vectors name the file they came from."""
+    try:
+        yield
+    except InputError as exc:
+        where = emb.report.path or emb.name
+        if exc.path is not None or not where:
+            raise
+        raise InputError(str(exc), where) from None

@@ -67,6 +67,15 @@ class Normalizer:
     def fitted(self) -> bool:
         return bool(self.recorded) or not self.steps
 
+    @property
+    def dim(self) -> int | None:
+        """The dimension of the vectors it was fitted on, where a recorded statistic tells it (else None)."""
+        for op in self.recorded:
+            for key in ("mean", "std"):
+                if key in op:
+                    return int(op[key].shape[0])
+        return None
+
     def fit_transform(self, x: np.ndarray) -> np.ndarray:
         """Learn each step's statistics on `x` (rows are words) and return the normalised copy."""
         x = np.array(x, dtype=np.float32, copy=True)
