@@ -634,3 +634,22 @@ def test_cli_warns_when_every_seed_is_spelled_alike(tmp_path):
                    "--output", tmp_path / "out", "--json"])
     assert res.exit_code == 0, res.stderr
     assert "200 of the reranker's 200 seed pairs are spelled alike" in res.stderr
+
+
+def test_string_features_kept_across_views_equal_fresh_ones():
+    """The views of one ranking share their candidates' string features (StringMemo): what it returns for a
+    batch, in any order and mixed with pairs seen before, is what string_features computes for it alone."""
+    from align.rerank.candidates import StringMemo
+    from align.rerank.features import string_features
+
+    rng = np.random.default_rng(4)
+    src_words = [_word(rng, int(rng.integers(2, 9))) for _ in range(40)]
+    tgt_words = [_word(rng, int(rng.integers(2, 9))) for _ in range(50)] + src_words[:5]
+    memo = StringMemo(len(tgt_words))
+    for _ in range(3):
+        q = rng.integers(0, len(src_words), 300)
+        t = rng.integers(0, len(tgt_words), 300)
+        kept = memo.features(q, t, src_words, tgt_words)
+        fresh = string_features([src_words[i] for i in q], [tgt_words[j] for j in t])
+        assert kept.keys() == fresh.keys()
+        assert all(np.array_equal(kept[n], fresh[n]) for n in fresh)

@@ -157,11 +157,36 @@ def spelled_alike(rows: np.ndarray, src_words: list[str], tgt_words: list[str]) 
     return np.fromiter((index.get(src_words[i], -1) for i in rows), dtype=np.int64, count=len(rows))
 
 
+class StringMemo:
+    """The string features of (source row, target row) pairs, kept across the views that rank the same queries:
+    they list mostly the same candidates, and spelling does not depend on the map. Each pair's features are
+    computed alone, so a kept value equals a fresh one."""
+
+    def __init__(self, n_tgt: int):
+        self.n_tgt = n_tgt
+        self.keys = np.empty(0, dtype=np.int64)  # sorted
+        self.values: dict[str, np.ndarray] = {}
+
+    def features(self, q_rows: np.ndarray, tgt: np.ndarray, src_words: list[str], tgt_words: list[str]
+                 ) -> dict[str, np.ndarray]:
+        keys = q_rows * self.n_tgt + tgt
+        new = np.setdiff1d(keys, self.keys)
+        if len(new):
+            found = string_features([src_words[i] for i in new // self.n_tgt], [tgt_words[j] for j in new % self.n_tgt])
+            order = np.argsort(np.concatenate([self.keys, new]), kind="stable")
+            self.keys = np.concatenate([self.keys, new])[order]
+            self.values = {n: np.concatenate([self.values[n], v])[order] if self.values else v[order]
+                           for n, v in found.items()}
+        at = np.searchsorted(self.keys, keys)
+        return {n: v[at] for n, v in self.values.items()}
+
+
 def candidate_pairs(view: View, rows: np.ndarray, k: int, src_words: list[str], tgt_words: list[str],
-                    identical: bool = False) -> Pairs:
+                    identical: bool = False, strings: StringMemo | None = None) -> Pairs:
     """The union of the maps' CSLS top-k of each query row (the extra space's too, for the queries it holds),
     with all features. With `identical`, the target word spelled like the query joins its candidates too
-    (marked in `Pairs.injected` when no map proposed it): cognates and names that every map misses."""
+    (marked in `Pairs.injected` when no map proposed it): cognates and names that every map misses.
+    `strings`: string features kept from other views of the same vocabularies."""
     rows = np.asarray(rows, dtype=np.int64)
     n_tgt = len(tgt_words)
     query_ids = np.arange(len(rows))[:, None]
@@ -191,14 +216,15 @@ def candidate_pairs(view: View, rows: np.ndarray, k: int, src_words: list[str], 
     group, tgt = uniq // n_tgt, uniq % n_tgt
     with np.errstate(all="ignore"):  # tiny vocabularies give empty or infinite terms: they become NaN features
         feats = _features(view, stats, rows, group, tgt, agree, src_words, tgt_words,
-                          (q, extra_stats) if view.extra is not None else None)
+                          (q, extra_stats) if view.extra is not None else None, strings)
     return Pairs(rows, group, tgt, feats, injected)
 
 
 def _features(view: View, stats: dict, rows: np.ndarray, group: np.ndarray, tgt: np.ndarray, agree: np.ndarray,
-              src_words: list[str], tgt_words: list[str], extra) -> dict[str, np.ndarray]:
+              src_words: list[str], tgt_words: list[str], extra, strings: StringMemo | None = None
+              ) -> dict[str, np.ndarray]:
     """Every feature group of the pairs (rows[group], tgt); `extra`: (the queries' rows in the extra space, their
-    QueryStats there) or None."""
+    QueryStats there) or None; `strings`: see `candidate_pairs`."""
     feats: dict[str, np.ndarray] = {}
     for name, space in view.spaces.items():
         feats.update(space_features(space, stats[name], group, tgt, name))
@@ -214,7 +240,8 @@ def _features(view: View, stats: dict, rows: np.ndarray, group: np.ndarray, tgt:
     feats.update(frequency_features(rows[group], tgt))
     pair_src, pair_tgt = [src_words[i] for i in rows[group]], [tgt_words[j] for j in tgt]
     feats.update(view.affix_odds(src_words, tgt_words).features(pair_src, pair_tgt))
-    feats.update(string_features(pair_src, pair_tgt))
+    feats.update(string_features(pair_src, pair_tgt) if strings is None else
+                 strings.features(rows[group], tgt, src_words, tgt_words))
     if extra is not None:
         q, extra_stats = extra
         space, ex = view.extra

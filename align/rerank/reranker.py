@@ -21,7 +21,7 @@ from ..store.vectors import Embeddings
 from ..errors import InputError
 from ..space.normalize import DEFAULT_STEPS, Normalizer, parse_steps
 from .cache import FoldViews, worth_keeping
-from .candidates import ExtraSpace, Pairs, View, candidate_pairs, drop_injected, make_view
+from .candidates import ExtraSpace, Pairs, StringMemo, View, candidate_pairs, drop_injected, make_view
 from .crossfit import gold_labels, source_folds
 from .features import GROUPS, stack
 from .maps import fit_map, parse_maps
@@ -245,7 +245,8 @@ class Reranker(Params):
         alike_only = any_injected and not _learnable(variants[False])
         if self.identical == "auto" and any_injected and not alike_only:
             stacked = {flag: self._stacked(ps) for flag, ps in variants.items()}
-            figures = {flag: self._train_figures(st, score=True) for flag, st in stacked.items()}
+            hits = dict(zip(stacked, self._fold_hits(*stacked.values())))
+            figures = {flag: self._train_figures(st, hits[flag]) for flag, st in stacked.items()}
             self.identical_ = figures[True]["rerank_precision_at_1"] > figures[False]["rerank_precision_at_1"]
             self.train_ = {**figures[self.identical_], "identical": {
                 "chosen": self.identical_, "rerank_precision_at_1_with": figures[True]["rerank_precision_at_1"],
@@ -254,7 +255,7 @@ class Reranker(Params):
         else:
             self.identical_ = any_injected and (self.identical is True or alike_only)
             chosen = self._stacked(variants[self.identical_])
-            self.train_ = self._train_figures(chosen, self.score_folds)
+            self.train_ = self._train_figures(chosen, self._fold_hits(chosen)[0] if self.score_folds else None)
         self.model_ = self._fit_model(chosen)
         self.importances_ = self.model_.importances(self.feature_names_)
         return time.perf_counter() - t0
@@ -293,9 +294,9 @@ class Reranker(Params):
         model = make_model(self.model, self.model_params, self.seed, self.threads if threads is None else threads)
         return model.fit(np.vstack(F), np.concatenate(y), np.concatenate(sizes), self.feature_names_)
 
-    def _train_figures(self, parts: list[tuple[np.ndarray, Pairs, np.ndarray]], score: bool) -> dict:
-        """Cross-fitted P@1 on the seed queries: each map's CSLS (fitted on the other folds) and, with
-        `score`, the reranker's (model fitted on the other folds' queries)."""
+    def _train_figures(self, parts: list[tuple[np.ndarray, Pairs, np.ndarray]], rerank_hits: int | None) -> dict:
+        """Cross-fitted P@1 on the seed queries: each map's CSLS (fitted on the other folds) and, given
+        `rerank_hits` (`_fold_hits`), the reranker's (model fitted on the other folds' queries)."""
         n = sum(len(P.rows) for _, P, _ in parts)
         out: dict = {"queries": n}
         hits = {name: 0 for name in parse_maps(self.maps)}
@@ -306,27 +307,34 @@ class Reranker(Params):
                 hits[name] += hits_at_1(P.features[f"csls.{name}.score"], P.group, y, len(P.rows))
         out["csls_precision_at_1"] = {name: round(100.0 * h / n, 2) for name, h in hits.items()}
         out["candidate_recall"] = round(100.0 * recall / n, 2)
-        if score:
-            out["rerank_precision_at_1"] = round(100.0 * self._fold_hits(parts) / n, 2)
+        if rerank_hits is not None:
+            out["rerank_precision_at_1"] = round(100.0 * rerank_hits / n, 2)
         return out
 
-    def _fold_hits(self, parts: list[tuple[np.ndarray, Pairs, np.ndarray]]) -> int:
-        """Queries of each part whose best candidate is gold under a model fitted on the other parts. The K
-        models are fitted side by side, one thread each (small models use several threads poorly)."""
+    def _fold_hits(self, *variants: list[tuple[np.ndarray, Pairs, np.ndarray]]) -> list[int]:
+        """For each variant's parts, the queries whose best candidate is gold under a model fitted on the other
+        parts. All the variants' models are fitted side by side, one thread each (small models use several
+        threads poorly, and one pool keeps both cores busy to the end)."""
         from concurrent.futures import ThreadPoolExecutor
 
         from ..device import available_cores
 
-        def hits(f: int) -> int:
-            F, P, y = parts[f]
-            m = self._fit_model([part for g, part in enumerate(parts) if g != f], threads=1)
+        tasks = [(v, f) for v, parts in enumerate(variants) for f in range(len(parts))]
+
+        def hits(task: tuple[int, int]) -> int:
+            parts = variants[task[0]]
+            F, P, y = parts[task[1]]
+            m = self._fit_model([part for g, part in enumerate(parts) if g != task[1]], threads=1)
             return hits_at_1(m.predict(F), P.group, y, len(P.rows))
 
         # logistic regression limits BLAS threads process-wide while it fits: one fit at a time. LightGBM keeps
         # its thread count process-wide too: every fit here asks for 1, and the final fit sets its own after.
         workers = 1 if self.model == "logistic" else (self.threads or available_cores())
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(parts)))) as pool:
-            return sum(pool.map(hits, range(len(parts))))
+        totals = [0] * len(variants)
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(tasks)))) as pool:
+            for (v, _), h in zip(tasks, pool.map(hits, tasks)):
+                totals[v] += h
+        return totals
 
     # ---- applying ----------------------------------------------------------------------------------
     def _check_fitted(self) -> None:
@@ -377,9 +385,10 @@ class Reranker(Params):
         return list(self._view_pairs(src, tgt, np.asarray(rows, dtype=np.int64), extra))
 
     def _view_pairs(self, src: Embeddings, tgt: Embeddings, rows: np.ndarray, extra) -> Iterator[Pairs]:
-        """Each view's candidate pairs of `rows`, one view alive at a time."""
+        """Each view's candidate pairs of `rows`, one view alive at a time (their string features computed once)."""
+        strings = StringMemo(len(tgt))
         for view in self.views(src, tgt, extra, [src.words[int(i)] for i in rows]):
-            P = candidate_pairs(view, rows, self.k, src.words, tgt.words, self._injects())
+            P = candidate_pairs(view, rows, self.k, src.words, tgt.words, self._injects(), strings)
             del view  # the generator builds the next view: never hold two
             yield P if self.identical_ else P.without_injected()
 
