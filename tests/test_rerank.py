@@ -653,3 +653,49 @@ def test_string_features_kept_across_views_equal_fresh_ones():
         fresh = string_features([src_words[i] for i in q], [tgt_words[j] for j in t])
         assert kept.keys() == fresh.keys()
         assert all(np.array_equal(kept[n], fresh[n]) for n in fresh)
+
+
+def test_encoder_features_do_not_depend_on_the_other_queries(twins, tiny_model):
+    """With an encoder, words outside its fixed source vocabulary (the most frequent words and the seed sources)
+    are queries only: a word ranks the same asked alone or with others, and a fit given the test's source words
+    to encode (as `align procrustes` does, to encode once) learns exactly what it learns without them."""
+    src, tgt, train, test = twins
+    kw = dict(k=10, maps=("procrustes",), score_folds=False, threads=1, identical=False,
+              model_params={"num_rounds": 30}, encoder=str(tiny_model), encoder_layers="0-2", encode_vocab=100)
+    r = Reranker(**kw).fit(src, tgt, train)
+    queries = list(dict.fromkeys(s for s, _ in test.pairs))  # rows 220-299: neither frequent nor seeds
+    told = Reranker(**kw)
+    told.fit(src, tgt, train, extra=told.encode(src, tgt, train.pairs, queries))
+    assert told.model_.to_text() == r.model_.to_text()
+    rows = np.array([src.index[w] for w in queries])
+    alone = r.rank(src, tgt, rows[:1])
+    together = r.rank(src, tgt, rows)
+    assert np.array_equal(alone[1][0], together[1][0]) and np.array_equal(alone[0][0], together[0][0])
+
+
+def test_refits_duplicates_and_empty_requests(twins, tmp_path):
+    """A failed re-fit leaves an unfitted reranker (not the old model over new normalisers); duplicated seed
+    pairs save and load; an empty request ranks nothing; refit_model and exclude are checked."""
+    src, tgt, train, test = twins
+    r = _fit(src, tgt, train, keep_crossfit=True)
+    assert r.refit_model(model="logistic").view_maps_ is r.view_maps_
+    with pytest.raises(InputError, match="unknown feature group 'bogus'"):
+        r.refit_model(exclude=["bogus"])
+    from align.rerank.features import GROUPS
+
+    with pytest.raises(InputError, match="leaves no feature to learn from"):
+        r.refit_model(exclude=GROUPS)
+    with pytest.raises(InputError, match="too few seed queries"):
+        r.fit(src, tgt, Dictionary(train.pairs[:5]))
+    assert not hasattr(r, "model_") and not hasattr(r, "crossfit_")
+    with pytest.raises(InputError, match="not fitted"):
+        r.rank(src, tgt, [0])
+    twice = _fit(src, tgt, Dictionary(train.pairs + train.pairs[:30]), exclude="string, affix")
+    assert not any(n.startswith(("string.", "affix.")) for n in twice.feature_names_)
+    twice.save(tmp_path / "twice")
+    back = Reranker.load(tmp_path / "twice")
+    rows = np.array([src.index[w] for w, _ in test.pairs])
+    assert np.array_equal(back.rank(src, tgt, rows)[1], twice.rank(src, tgt, rows)[1])
+    assert back.translate(src, tgt, []) == {}
+    scores, ids = back.rank(src, tgt, [], k=3)
+    assert scores.shape == ids.shape == (0, 3)

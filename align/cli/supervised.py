@@ -128,7 +128,8 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
                                show_progress=not quiet,
                                **params)
     if reranker is not None and reranker.identical is True and not reranker.identical_:
-        warn(quiet, "--rerank-identical yes added nothing: no seed source word is spelled like a target word")
+        warn(quiet, "--rerank-identical yes added nothing: no seed query has a target spelled like it that "
+                    "the maps did not already propose, so the model never saw one added")
     if reranker is not None:
         alike, total = sum(a == b for a, b in reranker.seed_words_), len(reranker.seed_words_)
         if alike >= ALIKE_WARNING * total:

@@ -21,12 +21,14 @@ from .search import MappedSpace
 @dataclass
 class ExtraSpace:
     """Normalised matrices of another embedding of both languages and, for each row of the main spaces,
-    its row there (-1 when the word is missing)."""
+    its row there (-1 when the word is missing). The first `sources` rows of X are its source vocabulary;
+    rows after them are query words only (see `MappedSpace`)."""
 
     X: np.ndarray
     Y: np.ndarray
     src_rows: np.ndarray
     tgt_rows: np.ndarray
+    sources: int | None = None
 
     @property
     def tgt_back(self) -> np.ndarray:
@@ -147,7 +149,8 @@ def make_view(X: np.ndarray, Y: np.ndarray, maps: dict[str, tuple[np.ndarray, np
     ex = None
     if extra is not None and extra_map is not None:
         W, Wt = extra_map
-        ex = (MappedSpace(extra.X @ W, extra.Y if Wt is None else extra.Y @ Wt, csls_k, depth), extra)
+        ex = (MappedSpace(extra.X @ W, extra.Y if Wt is None else extra.Y @ Wt, csls_k, depth, extra.sources),
+              extra)
     return View(spaces, ex, unit_rows(X), unit_rows(Y), np.asarray(seeds, dtype=np.int64))
 
 

@@ -53,7 +53,10 @@ class Reranker(Params):
     - `identical`: True adds the target word spelled like the query to its candidates when no map proposed
       it (cognates, names), False never; "auto" fits both and keeps the one with the better cross-fitted
       P@1 (`identical_`; this scores the folds whatever `score_folds` says, and `train_` then reports the
-      better of two figures, a slightly optimistic one);
+      better of two figures, a slightly optimistic one). The variant without them drops those pairs from
+      lists built with them, so list-relative features (ranks within the list, family) saw them. Where the
+      maps proposed every such target of the seed queries, the model never saw one added and none is added
+      (`identical_` False);
     - `apply_maps`: how new queries are scored. "folds": in each cross-fitting fold's view (the maps fitted
       on the other folds, whose candidates the model learnt from), ranking by the candidate's mean rank
       over the views; "all": in one view of maps refitted on all seeds;
@@ -61,10 +64,12 @@ class Reranker(Params):
     - `score_folds`: also fit the model K times to report its cross-fitted P@1 on the training queries;
     - `keep_crossfit`: keep the cross-fitted candidates (`crossfit_`) so that `refit_model` can try other
       models or feature groups without recomputing them (ablations).
-    Learnt: `view_maps_` (per view: {map: (W, W_tgt)}, extra map), `seed_folds_`, `model_`, `identical_`,
-    `feature_names_`, `importances_`, `train_` (cross-fitted figures),
-    `src_norm_`, `tgt_norm_` (and `extra_*_` with an extra space), `vocab_` (the sizes of the vocabularies it
-    was fitted on: its frequency and hubness features depend on them), `fit_seconds_`.
+    Learnt: `view_maps_` (per view: {map: (W, W_tgt)}, extra map), `seed_words_` and `seed_folds_` (each seed
+    pair's fold), `model_`, `identical_`, `feature_names_`, `importances_`, `train_` (cross-fitted figures),
+    `src_norm_`, `tgt_norm_`, `has_extra_` (and `extra_*_` with an extra space), `vocab_` (the sizes of the
+    vocabularies it was fitted on: its frequency and hubness features depend on them), `timing_`;
+    `fold_queries_`, `fold_fit_sources_` (each fold's query rows and the source rows its maps were fitted on;
+    not saved). A fit that fails leaves none of them.
     """
 
     def __init__(self, k: int = DEFAULT_K, maps: Sequence[str] | str = DEFAULT_MAPS, model: str = DEFAULT_MODEL,
@@ -88,7 +93,7 @@ class Reranker(Params):
             raise InputError(f"the reranker needs k >= 10 candidates per map (P@10 is reported), got {self.k}")
         if self.model not in MODELS:
             raise InputError(f"unknown reranking model {self.model!r}; choose from {', '.join(MODELS)}")
-        unknown = [g for g in self.exclude if g not in GROUPS]
+        unknown = [g for g in self._excluded() if g not in GROUPS]
         if unknown:
             raise InputError(f"unknown feature group {unknown[0]!r}; choose from {', '.join(GROUPS)}")
         parse_maps(self.maps)
@@ -106,11 +111,16 @@ class Reranker(Params):
 
             check_source(self.encoder)
 
+    def _excluded(self) -> tuple[str, ...]:
+        """`exclude` as group names: 'string,affix' (commas or spaces) or a sequence."""
+        spec = self.exclude
+        return tuple(spec.replace(",", " ").split()) if isinstance(spec, str) else tuple(str(g) for g in spec)
+
     def params_json(self) -> dict:
         """The parameters that define the fitted reranker, in JSON form (rerank.json)."""
         p = {n: v for n, v in self.get_params().items() if n not in RUN_PARAMS}
         p.update(maps=list(parse_maps(self.maps)), normalize=list(parse_steps(self.normalize)),
-                 exclude=list(self.exclude))
+                 exclude=list(self._excluded()))
         return p
 
     # ---- spaces ------------------------------------------------------------------------------------
@@ -136,19 +146,32 @@ class Reranker(Params):
             raise InputError("this reranker was fitted with an extra space (e.g. an encoder): pass it again")
         return self.encode(src, tgt, self.seed_words_, queries)
 
-    def _extra_space(self, src: Embeddings, tgt: Embeddings, extra, fit: bool) -> ExtraSpace | None:
+    def _extra_space(self, src: Embeddings, tgt: Embeddings, extra, fit: bool, seed_sources: Sequence[str]
+                     ) -> ExtraSpace | None:
+        """The extra space, normalised. With an encoder, its source vocabulary is fixed (the `encode_vocab` most
+        frequent words and the seed sources): only those rows fit the normaliser and count in the targets'
+        statistics, and the other encoded words (queries) come after them, so that what a fit learns and how a
+        query ranks never depend on which queries were encoded with it."""
         if extra is None:
             return None
         es, et = extra
+        from ..bridge.comparison import encoder_vocabulary
+
+        base = set(encoder_vocabulary(src, self.encode_vocab, seed_sources)) if self.encoder else set(es.words)
+        order = [i for i, w in enumerate(es.words) if w in base]
+        n_base = len(order)
+        order += [i for i, w in enumerate(es.words) if w not in base]
+        src_vectors = es.vectors[np.asarray(order, dtype=np.int64)]
         if fit:
             self.extra_src_norm_ = Normalizer(parse_steps(self.normalize))
             self.extra_tgt_norm_ = Normalizer(parse_steps(self.normalize))
-            EX, EY = self.extra_src_norm_.fit_transform(es.vectors), self.extra_tgt_norm_.fit_transform(et.vectors)
-        else:
-            EX, EY = self.extra_src_norm_.transform(es.vectors), self.extra_tgt_norm_.transform(et.vectors)
-        src_rows = np.fromiter((es.index.get(w, -1) for w in src.words), dtype=np.int64, count=len(src))
+            self.extra_src_norm_.fit_transform(src_vectors[:n_base])
+            self.extra_tgt_norm_.fit_transform(et.vectors)
+        EX, EY = self.extra_src_norm_.transform(src_vectors), self.extra_tgt_norm_.transform(et.vectors)
+        at = {es.words[i]: r for r, i in enumerate(order)}
+        src_rows = np.fromiter((at.get(w, -1) for w in src.words), dtype=np.int64, count=len(src))
         tgt_rows = np.fromiter((et.index.get(w, -1) for w in tgt.words), dtype=np.int64, count=len(tgt))
-        return ExtraSpace(EX, EY, src_rows, tgt_rows)
+        return ExtraSpace(EX, EY, src_rows, tgt_rows, n_base)
 
     @staticmethod
     def _extra_pairs(space: ExtraSpace, pairs: np.ndarray) -> np.ndarray:
@@ -175,11 +198,13 @@ class Reranker(Params):
         bridge encoder's vectors; its Procrustes map's scores become the `encoder` feature group. With an
         `encoder` and no `extra`, its vectors are computed here (`encode`)."""
         start = time.perf_counter()
+        self._forget()  # a fit that fails leaves an unfitted reranker, never a mix of two fits
         self.validate()
         require(self.model)
         if src.dim != tgt.dim:
             raise InputError(f"dimension mismatch: source vectors have {src.dim} dimensions, target vectors {tgt.dim}")
         pairs = seeds.indices(src, tgt)
+        pairs = pairs[np.sort(np.unique(pairs, axis=0, return_index=True)[1])]  # each pair once, in its order
         if len(pairs) == 0:
             raise InputError("no seed pair has both words in the vocabularies", seeds.path or seeds.name or None)
         if extra is None and self.encoder:
@@ -187,7 +212,7 @@ class Reranker(Params):
         steps = parse_steps(self.normalize)
         self.src_norm_, self.tgt_norm_ = Normalizer(steps), Normalizer(steps)
         X, Y = self.src_norm_.fit_transform(src.vectors), self.tgt_norm_.fit_transform(tgt.vectors)
-        space = self._extra_space(src, tgt, extra, fit=True)
+        space = self._extra_space(src, tgt, extra, True, [src.words[int(a)] for a in np.unique(pairs[:, 0])])
         self.has_extra_ = space is not None
         folds = source_folds(pairs, self.folds, self.seed)
         self.fold_fit_sources_ = [np.unique(f.fit_pairs[:, 0]) for f in folds]
@@ -220,9 +245,8 @@ class Reranker(Params):
         for fold in folds:
             fold_of_source[fold.queries] = fold.index
         self.seed_folds_ = fold_of_source[pairs[:, 0]]
-        self.fit_seconds_ = round(time.perf_counter() - start, 3)
         self.timing_ = {"crossfit_seconds": round(crossfit_seconds, 3), "model_seconds": round(model_seconds, 3),
-                        "fit_seconds": self.fit_seconds_}
+                        "fit_seconds": round(time.perf_counter() - start, 3)}
         return self
 
     def _injects(self) -> bool:
@@ -233,7 +257,10 @@ class Reranker(Params):
         """Choose the features and the spelled-alike variant, report the cross-fitted figures and fit the
         model; returns its seconds."""
         names = sorted(parts[0][0].features)
-        self.feature_names_ = [n for n in names if n.split(".", 1)[0] not in self.exclude]
+        excluded = self._excluded()
+        self.feature_names_ = [n for n in names if n.split(".", 1)[0] not in excluded]
+        if not self.feature_names_:
+            raise InputError(f"excluding {', '.join(excluded)} leaves no feature to learn from")
         t0 = time.perf_counter()
         variants = {True: parts, False: drop_injected(parts)}  # with and without the spelled-alike candidates
         if not _learnable(parts):
@@ -278,6 +305,8 @@ class Reranker(Params):
             out.model_params = model_params
         if exclude is not None:
             out.exclude = tuple(exclude)
+        out.validate(check_encoder=False)
+        require(out.model)
         seconds = out._learn(self.crossfit_)
         out.timing_ = {**self.timing_, "model_seconds": round(seconds, 3)}
         return out
@@ -337,6 +366,12 @@ class Reranker(Params):
         return totals
 
     # ---- applying ----------------------------------------------------------------------------------
+    def _forget(self) -> None:
+        """Drop what an earlier fit learnt (the attributes with a trailing underscore, the kept fold views)."""
+        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
+            delattr(self, name)
+        self._fold_views = None
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise InputError("the reranker is not fitted")
@@ -358,7 +393,7 @@ class Reranker(Params):
         self._check_dims(src, tgt)
         extra = self._extra_for(src, tgt, extra, queries)
         X, Y = self.src_norm_.transform(src.vectors), self.tgt_norm_.transform(tgt.vectors)
-        space = self._extra_space(src, tgt, extra, fit=False) if self.has_extra_ else None
+        space = self._extra_space(src, tgt, extra, False, [s for s, _ in self.seed_words_]) if self.has_extra_ else None
         kept = getattr(self, "_fold_views", None)
         states = kept and kept.for_(src.vectors, tgt.vectors, self.view_maps_, self.csls_k, self.depth)
         for v, (maps, extra_map) in enumerate(self.view_maps_):
@@ -419,7 +454,11 @@ class Reranker(Params):
         the model's with one view; with the folds' views it is minus the candidate's mean rank over them (0:
         first in every view; align.rerank.ranking.combine_views), ties broken by its mean model score. Views
         are built and scored one at a time, so memory holds one view and the scores."""
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+            raise InputError(f"k must be an integer >= 1, got {k!r}")
         rows = np.asarray(rows, dtype=np.int64)
+        if len(rows) == 0:
+            return np.full((0, k), np.nan), np.full((0, k), -1, dtype=np.int64)
         uniq, inv = np.unique(rows, return_inverse=True)
         found = [(P.group, P.tgt, self.predict(P)) for P in self._view_pairs(src, tgt, uniq, extra)]
         group, tgt_rows, score, tie = combine(found, len(uniq), len(tgt))

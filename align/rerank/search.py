@@ -29,13 +29,16 @@ class MappedSpace:
     """Both sides of one map in the shared space (unit rows), with lazily computed per-target statistics.
 
     `depth` best cosines are kept per query and per target: ranks deeper than `depth` are reported as
-    `depth` (a truncation the features share at training and at application time).
+    `depth` (a truncation the features share at training and at application time). `sources`: how many leading
+    rows of X are the source vocabulary that the targets' statistics count (default: all); rows after them are
+    queries only, so a query's features never depend on which other queries were asked with it.
     """
 
-    def __init__(self, X: np.ndarray, Y: np.ndarray, csls_k: int = 10, depth: int = 100):
+    def __init__(self, X: np.ndarray, Y: np.ndarray, csls_k: int = 10, depth: int = 100, sources: int | None = None):
         self.X, self.Y = unit_rows(X), unit_rows(Y)
+        self.base = self.X if sources is None else self.X[:sources]
         self.csls_k = csls_k
-        self.depth = min(depth, len(self.X))
+        self.depth = min(depth, len(self.base))
         self.r_S = np.full(len(self.Y), np.nan, dtype=np.float32)
         self.src_top = np.full((len(self.Y), self.depth), np.nan, dtype=np.float32)  # best source cosines per target
         self._lower: np.ndarray | None = None
@@ -62,15 +65,15 @@ class MappedSpace:
         todo = cols[np.isnan(self.r_S[cols])]
         for s in range(0, len(todo), COLUMN_BLOCK):
             blk = todo[s:s + COLUMN_BLOCK]
-            vals, _ = faiss_knn(self.Y[blk], self.X, self.depth)
+            vals, _ = faiss_knn(self.Y[blk], self.base, self.depth)
             self.src_top[blk] = vals
             self.r_S[blk] = mean_top(vals, self.csls_k)
 
     def lower_r_S(self) -> np.ndarray:
         """A lower bound of r_S for every target: its mean over the nearest of a subset of sources."""
         if self._lower is None:
-            sub = np.arange(min(PRUNE_SOURCES, len(self.X)))
-            vals, _ = faiss_knn(self.Y, self.X[sub], min(self.csls_k, len(sub)))
+            sub = np.arange(min(PRUNE_SOURCES, len(self.base)))
+            vals, _ = faiss_knn(self.Y, self.base[sub], min(self.csls_k, len(sub)))
             # with fewer sources than csls_k the subset's mean is no bound: -1 bounds any cosine mean
             self._lower = (mean_top(vals, vals.shape[1]) - 1e-5 if len(sub) >= self.csls_k
                            else np.full(len(self.Y), -1.0, dtype=np.float32))
