@@ -233,8 +233,7 @@ def open_binary(path: str | os.PathLike) -> IO[bytes]:
         handle = open(path, "rb")
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror}", str(path)) from None
-    magic = handle.read(2)
-    handle.seek(0)
+    magic = handle.peek(2)[:2]  # read ahead without consuming: a pipe cannot seek back
     if magic == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
     return handle

@@ -269,3 +269,28 @@ def test_a_worker_killed_by_a_cell_fails_that_cell_only(grid_dir):
     assert records["a-b.procrustes.s0"]["status"] == "ok" and len(records) == 2
     assert records["b-a.procrustes.s0"]["status"] == "failed"
     assert "worker process died" in records["b-a.procrustes.s0"]["error"]
+
+
+def test_a_seedless_cell_that_did_not_converge_is_counted_and_exits_3(grid_dir, cli):
+    """Spaces that share nothing: the unsupervised cell finishes with its results, is counted as not converged
+    (beside ok and failed), and the grid exits 3 as the single command would."""
+    rng = np.random.default_rng(5)
+    write_vec(grid_dir / "z.vec", [f"z{i}" for i in range(200)], rng.normal(size=(200, 12)))
+    (grid_dir / "a-z.test.txt").write_text("".join(f"a{i} z{i}\n" for i in range(120, 200)))
+    spec = grid_dir / "seedless.toml"
+    spec.write_text('pairs = ["a-z"]\nseeds = [0]\n\n[vectors]\na = "a.vec"\nz = "z.vec"\n\n[dictionaries]\n'
+                    'a-z = { test = "a-z.test.txt" }\n\n[methods]\n'
+                    'u = { method = "unsupervised", restarts = 1 }\n')
+    res = cli(["grid", spec, "--output", grid_dir / "seedless", "--json", "-q"])
+    summary = json.loads(res.stdout)
+    assert res.exit_code == 3, res.stderr
+    assert (summary["failed"], summary["not_converged"], summary["not_converged_cells"]) == (0, 1, ["a-z.u.s0"])
+    text = cli(["grid", spec, "--output", grid_dir / "seedless2"])
+    assert text.exit_code == 3 and "(0 failed, 1 not converged)" in text.stdout and "not converged: a-z.u.s0" in text.stdout
+
+
+def test_negative_seeds_are_a_spec_error(grid_dir):
+    spec = write_spec(grid_dir)
+    spec.write_text(spec.read_text().replace("seeds = [0]", "seeds = [0, -1]"))
+    with pytest.raises(InputError, match=r"spec.toml:2: 'seeds' must be a non-empty list of non-negative integers"):
+        run_grid(spec, grid_dir / "out")

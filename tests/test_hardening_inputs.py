@@ -273,3 +273,29 @@ def test_language_codes_end_at_the_end(tmp_path, monkeypatch):
             vectors_url(code)
         with pytest.raises(InputError, match="not a language code"):
             find_vectors(code)
+
+
+def test_streams_a_dictionary_from_a_pipe_and_refuses_vectors_from_one():
+    """A dictionary is read once, so a pipe (`--dico <(zcat d.txt.gz)`) works, gzip or not; vectors are read more
+    than once, so a pipe gets a one-line error naming it."""
+    import gzip
+    import os
+
+    from align import Dictionary, Embeddings, InputError
+
+    for data in (b"a b\nc d\n", gzip.compress(b"a b\nc d\n")):
+        r, w = os.pipe()
+        os.write(w, data)
+        os.close(w)
+        try:
+            assert Dictionary.load(f"/dev/fd/{r}").pairs == [("a", "b"), ("c", "d")]
+        finally:
+            os.close(r)
+    r, w = os.pipe()
+    os.write(w, b"2 2\na 1 0\nb 0 1\n")
+    os.close(w)
+    try:
+        with pytest.raises(InputError, match=f"/dev/fd/{r}: not a regular file"):
+            Embeddings.load(f"/dev/fd/{r}")
+    finally:
+        os.close(r)

@@ -59,6 +59,12 @@ def test_multi_command_json_output_and_pairs(kit, mode):
                   "--mapping", out / "a", "--tgt-mapping", out / "c", "--json", "-q"])
     assert ev.exit_code == 0, ev.stderr
     assert json.loads(ev.stdout)["precision_at_1"] == 100.0
+    for lone in (["translate", out / "a", "a450"],  # one language's mapping alone: no number from half a space
+                 ["bli-eval", "--src-emb", files["a"], "--tgt-emb", files["c"], "--dico", tmp_path / "a-c.txt",
+                  "--mapping", out / "a"]):
+        bad = run_cli(lone)
+        assert bad.exit_code == 2 and f"{out / 'a'}: maps one language into the shared space" in bad.stderr
+        assert f"--tgt-mapping {out / 'LANG'}" in bad.stderr
 
 
 def test_multi_text_output_and_rerun_replaces_the_folder(kit):

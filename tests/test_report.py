@@ -76,3 +76,22 @@ def test_report_of_an_empty_or_missing_file_is_a_clear_error(tmp_path):
         render_report(tmp_path / "none.jsonl")
     with pytest.raises(InputError, match="unknown report format"):
         render_report(empty, "pdf")
+
+
+def test_a_report_replaces_only_an_earlier_report(results, tmp_path):
+    """`-o` naming the results file, or any file that is not a report, is refused before anything is written;
+    an earlier report (HTML or Markdown) is replaced."""
+    before = results.read_bytes()
+    for fmt in ("html", "md"):
+        with pytest.raises(InputError, match="is the results file this report reads"):
+            write_report(results, results, fmt)
+    assert results.read_bytes() == before
+    vectors = tmp_path / "fr.vec"
+    vectors.write_text("2 2\na 1 0\nb 0 1\n")
+    with pytest.raises(InputError, match="fr.vec: exists and is not a report of align"):
+        write_report(results, vectors, "md")
+    assert vectors.read_text() == "2 2\na 1 0\nb 0 1\n"
+    for fmt in ("html", "md"):
+        out = tmp_path / f"report.{fmt}"
+        write_report(results, out, fmt)
+        assert write_report(results, out, fmt)["cells"] == 7  # its own earlier report: replaced

@@ -298,6 +298,7 @@ def test_a_damaged_saved_reranker_gives_a_one_line_error(twins, tmp_path):
         "\n".join(m["feature_names"][:-1]))))
     assert f"{len(json.loads((good / 'rerank.json').read_text())['feature_names']) - 1} feature names for a model " \
         "trained on" in damaged("shorter", shorter)
+    assert "features_sha256 missing" in damaged("no-sum", edit_json(lambda m: m.pop("features_sha256")))
     assert "identical_chosen and has_extra must be true or false" in damaged(
         "maybe", edit_json(lambda m: m.update(identical_chosen="maybe")))
     renamed = tmp_path / "renamed"

@@ -50,6 +50,21 @@ def test_procrustes_command_json_and_outputs(tmp_path, rotated, method):
     res2 = run_cli(["bli-eval", "--src-emb", src, "--tgt-emb", tgt, "--dico", test, "--mapping", out, "--json", "-q"])
     assert res2.exit_code == 0, res2.stderr
     assert json.loads(res2.stdout)["precision_at_1"] == 100.0
+    if method == "procrustes":  # apply refuses to write over its input
+        before = open(src, "rb").read()
+        res3 = run_cli(["apply", out, src, src])
+        assert res3.exit_code == 2 and "is the input file" in res3.stderr and open(src, "rb").read() == before
+
+
+def test_seeds_mostly_outside_the_vocabularies_are_warned_about(rotated):
+    src, tgt, train, test = rotated
+    res = run_cli(["procrustes", "xx", "yy", "--src-emb", src, "--tgt-emb", tgt, "--dico-train", train,
+                   "--refine", "0", "--max-vocab", "100", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["seed_pairs"]["kept"] == 100
+    assert "200 of the 300 seed pairs are not in the vocabularies: the mapping is fitted on 100" in res.stderr
+    most = run_cli(["procrustes", "xx", "yy", "--src-emb", src, "--tgt-emb", tgt, "--dico-train", train,
+                    "--refine", "0", "--max-vocab", "200", "--json"])  # 200 of 300 kept: no warning
+    assert most.exit_code == 0 and "seed pairs are not in" not in most.stderr
 
 
 def test_procrustes_text_output_shows_iterations_and_table(rotated):

@@ -125,12 +125,20 @@ def tgt_mapping_option(f: Callable) -> Callable:
     """--tgt-mapping: the target language's mapping into the same shared space as --mapping (align multi)."""
     return click.option("--tgt-mapping", type=click.Path(file_okay=False), default=None,
                         help="The target language's mapping into the shared space of the source's (two language "
-                             "folders of an `align multi` output, e.g. --mapping OUT/fr --tgt-mapping OUT/fi).")(f)
+                             "folders of an `align multi` output: translate OUT/fr WORD --tgt-mapping OUT/fi, "
+                             "bli-eval --mapping OUT/fr --tgt-mapping OUT/fi).")(f)
 
 
 def load_mapping(path: str, tgt_path: str | None = None):
-    """The mapping at `path`, or with `tgt_path` the pair of two per-language mappings (Mapping.pair)."""
+    """The mapping at `path`, or with `tgt_path` the pair of two per-language mappings (Mapping.pair). A
+    language's mapping into the shared space of `align multi` needs the target language's (one-line error)."""
+    from pathlib import Path
+
+    from ..errors import InputError
     from ..space.mapping import Mapping
 
     m = Mapping.load(path)
+    if tgt_path is None and str(m.info.get("tgt_lang", "")).startswith("shared:"):
+        raise InputError("maps one language into the shared space of `align multi`: name the target language's "
+                         f"mapping too (--tgt-mapping {Path(path).parent / 'LANG'})", path)
     return m if tgt_path is None else Mapping.pair(m, Mapping.load(tgt_path))

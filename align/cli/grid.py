@@ -10,6 +10,7 @@ from ..grid.runner import DEFAULT_WORKERS
 from .common import common_output, echo_json, warn
 
 EXIT_CELLS_FAILED = 1
+EXIT_NOT_CONVERGED = 3  # as a single seedless run that did not converge
 
 
 @click.command("grid")
@@ -30,7 +31,8 @@ def grid_cmd(spec, workers, ray_address, output, threads, retry_failed, as_json,
     """Run every cell of the grid SPEC (a TOML file) and append each result to results.jsonl.
 
     A rerun skips the cells already finished with the same parameters, so an interrupted grid resumes.
-    A failing cell is recorded and the others go on; the exit code is then 1."""
+    A failing cell is recorded and the others go on; the exit code is then 1. A seedless cell that did not
+    converge is recorded with its results; the exit code is then 3 (if no cell failed)."""
     from ..grid import run_grid
 
     summary = run_grid(spec, output, workers=workers, ray=ray_address, threads=threads,
@@ -40,13 +42,18 @@ def grid_cmd(spec, workers, ray_address, output, threads, retry_failed, as_json,
     if as_json:
         echo_json(summary.to_dict())
     else:
-        click.echo(f"{summary.cells} cells: {len(summary.ran)} run ({len(summary.failed)} failed), "
-                   f"{summary.skipped} already finished; {summary.executor}")
+        click.echo(f"{summary.cells} cells: {len(summary.ran)} run ({len(summary.failed)} failed, "
+                   f"{len(summary.not_converged)} not converged), {summary.skipped} already finished; "
+                   f"{summary.executor}")
         for cid in summary.failed:
             click.echo(f"  failed: {cid}")
+        for cid in summary.not_converged:
+            click.echo(f"  not converged: {cid}")
         click.echo(f"results in {summary.results}")
     if summary.failed:
         sys.exit(EXIT_CELLS_FAILED)
+    if summary.not_converged:
+        sys.exit(EXIT_NOT_CONVERGED)
 
 
 @click.command("report")

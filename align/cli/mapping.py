@@ -28,9 +28,13 @@ def warn_if_failed(quiet: bool, mapping, mapping_dir: str) -> None:
 @common_output
 def apply_cmd(mapping_dir, in_path, out_path, words_file, max_vocab, side, as_json, quiet):
     """Map the vectors of IN (.vec/.txt[.gz] or fastText .bin) with a saved mapping into OUT (.vec)."""
+    from pathlib import Path
+
     from ..store.vectors import Embeddings
     from ..space.mapping import Mapping
 
+    if Path(out_path).exists() and Path(in_path).exists() and Path(out_path).samefile(in_path):
+        raise InputError("is the input file: write the mapped vectors elsewhere", out_path)
     m = Mapping.load(mapping_dir)
     warn_if_failed(quiet, m, mapping_dir)
     if words_file:
@@ -87,7 +91,7 @@ def translate_cmd(mapping_dir, words, src_emb, tgt_emb, retrieval, k, no_rerank,
     src_path = src_emb or m.info.get("src_path")
     tgt_path = tgt_emb or m.info.get("tgt_path")
     if not src_path or not tgt_path:
-        raise InputError("the mapping does not record its vectors: pass --src-emb and --tgt-emb")
+        raise InputError("the mapping does not record its vectors: pass --src-emb and --tgt-emb", mapping_dir)
     sizes = (max_vocab, max_vocab)
     fitted_sizes = getattr(reranker, "vocab_", None)
     if fitted_sizes and not (src_emb or tgt_emb) and click.get_current_context().get_parameter_source(

@@ -88,7 +88,8 @@ def multi_cmd(langs, dicos, evals, mode, hub, hub_method, refine, refine_vocab, 
     """One shared space for several languages from any set of bilingual dictionaries.
 
     Each language's mapping is written to OUTPUT/CODE; translate or evaluate between any two with
-    `--mapping OUTPUT/SRC --tgt-mapping OUTPUT/TGT` (align translate, align bli-eval)."""
+    `translate OUTPUT/SRC WORD --tgt-mapping OUTPUT/TGT` and `bli-eval --mapping OUTPUT/SRC --tgt-mapping
+    OUTPUT/TGT`."""
     from ..jobs.multi import run_multi
     from ..space.normalize import parse_steps
 

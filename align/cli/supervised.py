@@ -130,7 +130,16 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     if reranker is not None and reranker.identical is True and not reranker.identical_:
         warn(quiet, "--rerank-identical yes added nothing: no seed query has a target spelled like it that "
                     "the maps did not already propose, so the model never saw one added")
+    sp = metrics["seed_pairs"]
+    if sp["kept"] < sp["pairs"] / 2:
+        warn(quiet, f"{sp['pairs'] - sp['kept']} of the {sp['pairs']} seed pairs are not in the vocabularies: the "
+                    f"mapping is fitted on {sp['kept']}")
     if reranker is not None:
+        t = reranker.train_
+        best = max(t["csls_precision_at_1"].values())
+        if t.get("rerank_precision_at_1") is not None and t["rerank_precision_at_1"] < best:
+            warn(quiet, f"the reranker does worse than its best candidate map on the cross-fitted seeds "
+                        f"({t['rerank_precision_at_1']} against {best} P@1): too few seeds to learn from?")
         alike, total = sum(a == b for a, b in reranker.seed_words_), len(reranker.seed_words_)
         if alike >= ALIKE_WARNING * total:
             warn(quiet, f"{alike} of the reranker's {total} seed pairs are spelled alike: it learns that spelling "
@@ -138,7 +147,6 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
     if as_json:
         echo_json(metrics)
         return
-    sp = metrics["seed_pairs"]
     click.echo(f"{src_lang}→{tgt_lang} {method}: {len(src)} × {len(tgt)} words, {sp['kept']} seed pairs "
                f"({sp['pairs'] - sp['kept']} not in the vocabularies)")
     for h in metrics["history"]:

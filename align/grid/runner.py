@@ -23,13 +23,15 @@ class GridSummary:
     skipped: int
     ran: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    not_converged: list[str] = field(default_factory=list)  # ok, but a seedless run its own criterion judged failed
     dropped_partial_line: bool = False
     executor: str = "in-process"
 
     def to_dict(self) -> dict:
         return {"results": self.results, "cells": self.cells, "skipped": self.skipped, "ran": len(self.ran),
                 "ok": len(self.ran) - len(self.failed), "failed": len(self.failed), "ran_cells": self.ran,
-                "failed_cells": self.failed,
+                "failed_cells": self.failed, "not_converged": len(self.not_converged),
+                "not_converged_cells": self.not_converged,
                 "dropped_partial_line": self.dropped_partial_line, "executor": self.executor}
 
 
@@ -76,6 +78,8 @@ def run_grid(spec: str | Path | GridSpec, output: str | Path | None = None, *, w
             summary.ran.append(record["id"])
             if record["status"] != "ok":
                 summary.failed.append(record["id"])
+            elif (record.get("metrics") or {}).get("failed"):
+                summary.not_converged.append(record["id"])
             if on_record is not None:
                 on_record(record)
             if bar is not None:

@@ -104,8 +104,9 @@ def parse_spec(raw: dict, path: Path, text: str = "") -> GridSpec:
     pairs = _pairs(raw.get("pairs", "all"), vectors, fail)
     methods = _methods(raw.get("methods"), fail)
     seeds = raw.get("seeds", [0])
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise fail("'seeds' must be a non-empty list of integers", "seeds")
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
+                                                            for s in seeds):
+        raise fail("'seeds' must be a non-empty list of non-negative integers", "seeds")
     if len(set(seeds)) != len(seeds):
         raise fail("'seeds' lists a seed twice", "seeds")
     max_vocab = raw.get("max_vocab", DEFAULT_MAX_VOCAB)

@@ -29,14 +29,35 @@ def render_report(results: str | Path, fmt: str = "html", title: str | None = No
 
 
 def write_report(results: str | Path, output: str | Path, fmt: str = "html", title: str | None = None) -> dict:
-    """Write the report of `results` to `output` atomically; return a summary of what was written."""
+    """Write the report of `results` to `output` atomically; return a summary of what was written. An existing
+    `output` is replaced only if it is an earlier report (never the results file, nor any other file)."""
+    check_replaceable(results, output)
     text = render_report(results, fmt, title)
     with atomic_write(output, "w") as f:
         f.write(text)
     rows = load_rows(results)
     return {"results": str(results), "output": str(output), "format": fmt, "cells": len(rows),
             "ok": sum(r.status == "ok" for r in rows), "failed": sum(r.status != "ok" for r in rows),
+            "not_converged": sum(r.status == "ok" and r.not_converged for r in rows),
             "bytes": len(text.encode("utf-8"))}
 
 
-__all__ = ["FORMATS", "Row", "load_rows", "markdown_table", "render_report", "rows_from_records", "write_report"]
+def check_replaceable(results: str | Path, output: str | Path) -> None:
+    """A one-line error, naming `output`, when writing there would destroy something that is not a report."""
+    out = Path(output)
+    if not out.exists():
+        return
+    if out.is_dir():
+        raise InputError("is a directory", str(out))
+    if Path(results).exists() and out.samefile(results):
+        raise InputError("is the results file this report reads: choose another --output", str(out))
+    with open(out, "rb") as f:
+        head = f.read(4096).decode("utf-8", "replace")
+    from .html import GENERATOR
+    from .markdown import HEADER
+
+    if f'content="{GENERATOR}"' not in head and not head.startswith(HEADER):
+        raise InputError("exists and is not a report of align: refusing to overwrite it", str(out))
+
+
+__all__ = ["check_replaceable", "FORMATS", "Row", "load_rows", "markdown_table", "render_report", "rows_from_records", "write_report"]

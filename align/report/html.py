@@ -9,6 +9,7 @@ from .figures import heatmaps, methods_per_pair, run_times
 from .markdown import status_text
 from .rows import KS, RETRIEVALS, Row
 
+GENERATOR = "align report"  # marks a page this module wrote: `align report` overwrites only those
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5em 2em; color: #222; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
@@ -67,6 +68,7 @@ def html_page(rows: list[Row], records: list[dict], title: str = "align grid rep
     total = sum(r.seconds or 0.0 for r in rows)
     parts = [
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        f'<meta name="generator" content="{GENERATOR}">',
         f"<title>{html.escape(title)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">{len(rows)} cells: {len(ok)} ok, {failed} failed; {total:.1f} s of cell time in all. '

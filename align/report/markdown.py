@@ -4,6 +4,9 @@ from __future__ import annotations
 from .rows import KS, RETRIEVALS, Row
 
 
+HEADER = "| cell | pair | method | seed |"  # how every table this module writes begins
+
+
 def _num(v, fmt: str = "{:.2f}") -> str:
     return "–" if v is None else fmt.format(v)
 
@@ -19,7 +22,7 @@ def markdown_table(rows: list[Row], times: bool = True) -> str:
     table depends on the results only, and equal grids give equal tables whatever ran them)."""
     head = ["cell", "pair", "method", "seed"] + [f"{r.upper()} P@{k}" for r in RETRIEVALS for k in KS] + \
            ["coverage", "queries"] + (["time (s)"] if times else []) + ["status"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 4 + ["---:"] * (len(head) - 5) + ["---"]) + "|"]
+    lines = [HEADER + " " + " | ".join(head[4:]) + " |", "|" + "|".join(["---"] * 4 + ["---:"] * (len(head) - 5) + ["---"]) + "|"]
     for r in rows:
         cells = [r.id, f"{r.src}→{r.tgt}", r.method, str(r.seed)]
         cells += [_num(r.p(ret, k)) for ret in RETRIEVALS for k in KS]

@@ -1,6 +1,7 @@
 """A fitted reranker on disk: rerank.json (parameters, feature names, normalisers, figures), the model in its
 library's text format, each view's map matrices as .npy, the seed pairs as text and their folds as .npy; no
-pickle. Format 2 holds one set of maps per view; format 1 (one set) still loads."""
+pickle. Format 2 holds one set of maps per view; format 3 requires the checksums of the model and of the feature
+names; formats 1 (one set of maps) and 2 still load."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from ..space.normalize import Normalizer
 from ..store.dictionary import Dictionary
 from .models import load_model
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: the model's and the feature names' checksums are required
 
 
 def write_reranker(r, tmp: Path) -> None:
@@ -149,6 +150,8 @@ def _read(cls, directory: Path, meta: dict):
         text = model_path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"unreadable model ({getattr(exc, 'strerror', None) or exc})", str(model_path)) from None
+    if meta["version"] >= 3 and not all(isinstance(meta.get(k), str) for k in ("model_sha256", "features_sha256")):
+        raise InputError("model_sha256 or features_sha256 missing (edited)", str(directory / "rerank.json"))
     if "model_sha256" in meta and meta["model_sha256"] != _sha256(text):
         raise InputError("the model does not match its checksum in rerank.json (damaged or edited)", str(model_path))
     try:

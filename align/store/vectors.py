@@ -148,6 +148,8 @@ class Embeddings:
             raise InputError(f"max_vocab must be at least 1, got {max_vocab}", str(path))
         if not path.exists():
             raise InputError("no such file", str(path))
+        if not path.is_file() and not path.is_dir():  # a pipe or a device: the text is read more than once
+            raise InputError("not a regular file (a pipe?): save the vectors to a file first", str(path))
         if path.suffix == ".bin":
             from .fasttext_bin import load_bin
 
