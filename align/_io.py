@@ -5,6 +5,7 @@ import contextlib
 import ctypes
 import glob
 import gzip
+import io
 import os
 import shutil
 import tempfile
@@ -25,10 +26,24 @@ def shown(path: str | os.PathLike) -> str:
     """`path` as a message should show it: a path inside a temporary file or folder of a write under way
     (`atomic_write`, `folder_swap`) is given as the final path it stands for."""
     text = os.fspath(path)
-    for tmp, final in _FINAL.items():
-        if text == tmp or text.startswith(tmp + os.sep):
-            return final + text[len(tmp):]
+    for _ in range(len(_FINAL)):  # nested writes (a file in a folder built in a folder): map each level
+        for tmp, final in _FINAL.items():
+            if text == tmp or text.startswith(tmp + os.sep):
+                text = final + text[len(tmp):]
+                break
+        else:
+            break
     return text
+
+
+@contextlib.contextmanager
+def shown_as(tmp: str | os.PathLike, final: str | os.PathLike) -> Iterator[None]:
+    """While the block runs, errors about `tmp` or a file in it name it as `final` (see `shown`)."""
+    _FINAL[os.fspath(tmp)] = os.fspath(final)
+    try:
+        yield
+    finally:
+        _FINAL.pop(os.fspath(tmp), None)
 
 
 @contextlib.contextmanager
@@ -80,13 +95,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     umask = os.umask(0)
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the final file ordinary permissions
-    binary = "b" in mode
     try:
-        if path.suffix == ".gz":
-            raw = gzip.open(tmp, "wb" if binary else "wt", encoding=None if binary else encoding, compresslevel=5)
-        else:
-            raw = open(tmp, mode, encoding=None if binary else encoding)
-        with writing(tmp), raw as handle:
+        with writing(tmp), _output_handle(tmp, path.name, mode, encoding) as handle:
             yield handle
         os.replace(tmp, path)
     except OSError as exc:
@@ -102,6 +112,23 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         raise
     finally:
         _FINAL.pop(tmp, None)
+
+
+@contextlib.contextmanager
+def _output_handle(tmp: str, final_name: str, mode: str, encoding: str | None) -> Iterator[IO]:
+    """The temp file `tmp` opened for writing; gzip-compressed when `final_name` ends in .gz, with the final
+    name in the gzip header (what `gunzip -N` restores), not the temp one."""
+    binary = "b" in mode
+    if not final_name.endswith(".gz"):
+        with open(tmp, mode, encoding=None if binary else encoding) as handle:
+            yield handle
+        return
+    with open(tmp, "wb") as raw, gzip.GzipFile(final_name, "wb", compresslevel=5, fileobj=raw) as gz:
+        if binary:
+            yield gz
+        else:
+            with io.TextIOWrapper(gz, encoding=encoding) as text:
+                yield text
 
 
 def _alive(pid: int) -> bool:

@@ -307,7 +307,8 @@ def section(results: dict) -> str:
     if enc:
         lines += [f"Encoder feature set: `../shared/bench/models/me5-small-kit` through align.bridge (layers 0–6, "
                   f"isolated words): {enc['src_words']} English and {enc['tgt_words']} French words (the 20,000 most "
-                  f"frequent of each side, the training words, the test source words — never the test targets); "
+                  f"frequent of each side, the training words, the test source words — never the test targets; "
+                  f"the test source words outside the first two are query rows only, out of the space's statistics); "
                   f"{enc['seconds']:.0f} s to encode or read from the cache. Its Procrustes map's CSLS/cosine "
                   f"scores, ranks, hubness terms and reverse ranks are one more feature group, and its own CSLS "
                   f"top-30 joins each query's candidates.", ""]

@@ -212,3 +212,30 @@ def test_train_writes_bin_and_vec_whole_or_not_at_all(tmp_path):
     assert ".part" not in res.stderr
     assert {p: p.read_bytes() for p in before} == before
     assert not [p for p in tmp_path.iterdir() if ".train." in p.name]
+
+
+def test_a_gzip_output_names_its_final_file_in_its_header(tmp_path):
+    """Written through a temp file, a .gz output still records its own name (what `gunzip -N` restores)."""
+    import numpy as np
+
+    from align import Embeddings
+
+    emb = Embeddings(["a", "b"], np.eye(2, dtype=np.float32))
+    emb.save(tmp_path / "x.vec.gz")
+    data = (tmp_path / "x.vec.gz").read_bytes()
+    assert data[:2] == b"\x1f\x8b" and data[3] & 8  # FNAME set
+    assert data[10:data.index(b"\0", 10)] == b"x.vec"
+    assert Embeddings.load(tmp_path / "x.vec.gz", cache=False).words == ["a", "b"]
+
+
+def test_errors_in_a_folder_built_inside_a_work_folder_name_the_final_path(tmp_path):
+    """A grid cell builds its mapping folder in `.NAME.part` and align's own folder swap builds inside that:
+    an error names the file under the cell's final folder, never a temporary path."""
+    from align._io import folder_swap, shown_as
+    from align.errors import OutputError
+
+    final, part = tmp_path / "a-b.procrustes.s0", tmp_path / ".a-b.procrustes.s0.part"
+    with pytest.raises(OutputError) as info:
+        with shown_as(part, final), folder_swap(part) as tmp:
+            raise OSError(27, "File too large", str(tmp / "a.mapped.vec"))
+    assert str(info.value) == f"{final / 'a.mapped.vec'}: cannot write: File too large"

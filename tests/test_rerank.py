@@ -220,7 +220,7 @@ def test_fitted_views_reuse_their_target_statistics_only_on_their_own_vectors_an
     known = lambda rr, s, t: int((~np.isnan(next(rr.views(s, t)).spaces["procrustes"].r_S)).sum())  # noqa: E731
     assert known(r, src, tgt) > 0  # what cross-fitting computed about the targets serves new queries
     fresh = copy.copy(r)
-    fresh._fold_views = None
+    fresh.release_views()
     assert known(fresh, src, tgt) == 0
     assert np.array_equal(r.rank(src, tgt, rows, 10)[1], fresh.rank(src, tgt, rows, 10)[1])
     for a, b in zip(r.view_candidates(src, tgt, rows), fresh.view_candidates(src, tgt, rows)):
@@ -347,6 +347,8 @@ def test_translate_and_bad_input(twins, tmp_path):
                          ({"exclude": ("spelling",)}, "unknown feature group"),
                          ({"model": "forest"}, "unknown reranking model"),
                          ({"apply_maps": "some"}, "apply_maps must be one of folds, all"),
+                         ({"model_params": {"num_leafs": 3}}, "unknown lightgbm parameter 'num_leafs'"),
+                         ({"model": "logistic", "model_params": {"c": 0.1}}, "unknown logistic parameter 'c'"),
                          ({"encoder": str(tmp_path / "no-such-model")}, "no such model directory")):
         r = Reranker(**bad)  # parameters are stored as given, checked by fit
         assert all(getattr(r, n) == v for n, v in bad.items())

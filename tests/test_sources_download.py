@@ -232,3 +232,6 @@ def test_cli_download(server, tmp_path, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: not found (HTTP 404): ") and err.count("\n") == 1
+    with pytest.raises(SystemExit) as e:
+        main(["download", "dictionary", "fr", "fr"])
+    assert e.value.code == 2 and "a dictionary needs two languages" in capsys.readouterr().err

@@ -176,3 +176,7 @@ def test_cli_train_json_and_errors(corpus, tmp_path, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {bad}:1: not UTF-8") and err.count("\n") == 1
+    with pytest.raises(SystemExit) as e:  # a language code as every other command takes it
+        main(["train", "x y", str(path), "--output", str(tmp_path / "c"), "-q"])
+    assert e.value.code == 2 and capsys.readouterr().err == "error: not a language code: 'x y' (language)\n"
+    assert not (tmp_path / "c.bin").exists()

@@ -103,6 +103,17 @@ class RCSLSAligner(Aligner):
         out = u @ vt if self.orthogonal else (u * xp.minimum(s, 1.0)) @ vt
         return xp.asarray(out, "float32")
 
+    def descend(self, X: np.ndarray, Y: np.ndarray, pairs: np.ndarray, W0: np.ndarray
+                ) -> tuple[np.ndarray, list[dict]]:
+        """The descent alone from W0, on matrices already normalised and seed rows `pairs` ((source row,
+        target row)): for callers that fit many maps on the same spaces (the reranker's folds) without
+        `fit`'s preparation. Returns (W, history)."""
+        from types import SimpleNamespace
+
+        from ..backend import get_backend
+
+        return self._descend(SimpleNamespace(X=X, Y=Y, pairs=pairs), W0, get_backend())
+
     def _descend(self, p, W0: np.ndarray, xp: Backend) -> tuple[np.ndarray, list[dict]]:
         """Gradient descent on the RCSLS loss from W0, with k-NN by the blocked top-k kernel."""
         objective = Objective(p, self.k, self.max_neg, xp)

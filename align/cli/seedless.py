@@ -92,7 +92,8 @@ def _heldout_text(metrics: dict) -> str:
             help="Final vocabulary cut-off of self-learning (raised from --start-vocab as it converges).")
 @api_option(U, "dictionary", type=click.Choice(["mutual", "union"]),
             help="Self-learning dictionary: pairs both directions agree on, or the union of both.")
-@api_option(U, "start_vocab", type=click.IntRange(min=10))
+@api_option(U, "start_vocab", type=click.IntRange(min=10),
+            help="First vocabulary cut-off of self-learning (capped at --vocab).")
 @api_option(U, "init_vocab", type=click.IntRange(min=10), help="Words per side in the sorted-similarity initialisation.")
 @api_option(U, "refine_vocab", type=click.IntRange(min=10),
             help="The induced dictionary and the criterion use the N most frequent words.")

@@ -43,7 +43,10 @@ def _duration(seconds: float) -> str:
 @common_output
 def train_cmd(lang, corpus, model, dim, epochs, min_count, minn, maxn, threads, bucket, output, as_json, quiet) -> None:
     """Train fastText vectors for LANG on CORPUS (UTF-8 text, one sentence or paragraph a line, .gz ok)."""
+    from ..sources.datadir import check_code
     from ..sources.fasttext_train import fit_fasttext
+
+    check_code(lang)  # as every other command: the code is recorded, and may name files later
 
     r = fit_fasttext(corpus, output, model=model, dim=dim, epochs=epochs, min_count=min_count, minn=minn,
                      maxn=maxn, threads=threads, show_progress=not quiet,
@@ -93,8 +96,12 @@ def download_vectors_cmd(lang, kind, keep_compressed, sha256, force, as_json, qu
 @click.option("--force", is_flag=True, help="Download again even if the file is there.")
 @common_output
 def download_dictionary_cmd(src, tgt, split, force, as_json, quiet) -> None:
-    """Download the MUSE ground-truth dictionary SRC-TGT."""
+    """Download the MUSE ground-truth dictionary from SRC to TGT (two language codes: align download dictionary
+    en fr)."""
     from ..sources.download import download_dictionary
+
+    if src == tgt:
+        raise click.UsageError(f"SRC and TGT are both {src!r}: a dictionary needs two languages")
 
     splits = ("full", "train", "test") if split == "all" else (split,)
     results = [download_dictionary(src, tgt, s, force=force, show_progress=not quiet) for s in splits]

@@ -6,6 +6,7 @@ with status "failed" and the one-line error, so one bad cell does not stop the g
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import platform
@@ -86,11 +87,13 @@ def _run(cell: Cell, started: float) -> dict:
     test = cached_dictionary(cell.test, cell.reverse) if cell.test else None
     output = _part_folder(cell.save_to) if cell.save_to else None
     seeds = cached_dictionary(cell.train, cell.reverse) if cell.train is not None else None
+    from .._io import shown_as
     from ..jobs import run_alignment
 
-    _, metrics = run_alignment(src, tgt, seeds, method=cell.method, dico_eval=test, output=output,
-                               src_lang=cell.src, tgt_lang=cell.tgt, started=started, seed=cell.seed,
-                               **cell.options)
+    with shown_as(output, cell.save_to) if output is not None else contextlib.nullcontext():
+        _, metrics = run_alignment(src, tgt, seeds, method=cell.method, dico_eval=test, output=output,
+                                   src_lang=cell.src, tgt_lang=cell.tgt, started=started, seed=cell.seed,
+                                   **cell.options)
     if output is not None:  # swap the finished folder in whole
         _swap_in(output, cell.save_to)
         metrics.pop("outputs", None)

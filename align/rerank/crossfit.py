@@ -39,3 +39,8 @@ def gold_labels(rows: np.ndarray, group: np.ndarray, tgt: np.ndarray, pairs: np.
     gold = np.unique(pairs[:, 0] * n_tgt + pairs[:, 1])
     keys = rows[group] * n_tgt + tgt
     return np.isin(keys, gold).astype(np.int32)
+
+
+def has_gold(group: np.ndarray, labels: np.ndarray, n_queries: int) -> np.ndarray:
+    """For each of `n_queries` queries, whether one of its pairs (`group`: their query index) is gold."""
+    return np.bincount(group, weights=labels, minlength=n_queries) > 0

@@ -35,14 +35,10 @@ def _multistep(X: np.ndarray, Y: np.ndarray, pairs: np.ndarray):
 
 def _rcsls(X: np.ndarray, Y: np.ndarray, pairs: np.ndarray):
     """A short RCSLS run (few epochs, negatives among the most frequent words), from Procrustes."""
-    from types import SimpleNamespace
-
     from ..aligners.rcsls import RCSLSAligner
-    from ..backend import get_backend
 
     W0 = procrustes(X[pairs[:, 0]], Y[pairs[:, 1]])
-    aligner = RCSLSAligner(epochs=RCSLS_EPOCHS, max_neg=RCSLS_NEGATIVES)
-    W, _ = aligner._descend(SimpleNamespace(X=X, Y=Y, pairs=pairs), W0, get_backend())
+    W, _ = RCSLSAligner(epochs=RCSLS_EPOCHS, max_neg=RCSLS_NEGATIVES).descend(X, Y, pairs, W0)
     return W, None
 
 

@@ -39,6 +39,36 @@ def require(model: str) -> None:
         _need("lightgbm", "LightGBM")
 
 
+def check_params(model: str, params) -> None:
+    """A one-line InputError for a parameter `model` does not know: a typo would otherwise be ignored
+    silently. LightGBM's names and aliases come from the library itself (unchecked where it does not say)."""
+    if params is None:
+        return
+    if not isinstance(params, dict):
+        raise InputError(f"model_params must be a dict of parameter names and values, got {params!r}")
+    if model == "logistic":
+        known = set(LOGISTIC_PARAMS)
+    else:
+        names = _lightgbm_names()
+        if not names:
+            return
+        known = set(LIGHTGBM_PARAMS) | names
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise InputError(f"unknown {model} parameter {unknown[0]!r}")
+
+
+def _lightgbm_names() -> set[str]:
+    """Every parameter name and alias LightGBM knows; empty where it is not installed or does not say."""
+    try:
+        from lightgbm.basic import _ConfigAliases
+
+        aliases = _ConfigAliases._get_all_param_aliases()
+    except Exception:  # not installed, or another version's internals: the model checks what it can
+        return set()
+    return set(aliases) | {name for names in aliases.values() for name in names}
+
+
 class LightGBMRanker:
     """LightGBM lambdarank over query groups; with `bags` > 1, the mean score of that many models, each
     fitted with its own seed on a random BAG_FRACTION of the queries (a stabler ranking)."""
@@ -125,7 +155,8 @@ class LightGBMRanker:
 
 class LogisticRanker:
     """Logistic regression of 'is a gold translation' on standardised features (missing values: the
-    training mean); ranks by the decision value."""
+    training mean); ranks by the decision value. `threads` is accepted for a common signature: the fit runs
+    its small BLAS calls on one thread."""
 
     name = "logistic"
 

@@ -22,10 +22,10 @@ from ..errors import InputError
 from ..space.normalize import DEFAULT_STEPS, Normalizer, parse_steps
 from .cache import FoldViews, worth_keeping
 from .candidates import ExtraSpace, Pairs, StringMemo, View, candidate_pairs, drop_injected, make_view
-from .crossfit import gold_labels, source_folds
+from .crossfit import gold_labels, has_gold, source_folds
 from .features import GROUPS, stack
 from .maps import fit_map, parse_maps
-from .models import MODELS, make_model, require
+from .models import MODELS, check_params, make_model, require
 from .ranking import combine, hits_at_1, top_by_group
 from .storage import read_reranker, write_reranker
 
@@ -39,7 +39,7 @@ IDENTICAL_CHOICES = {"auto": "auto", "yes": True, "no": False}  # the CLI's word
 DEFAULT_APPLY_MAPS = "folds"  # new queries are scored in the cross-fitting views the model learnt from
 APPLY_MAPS = ("folds", "all")
 EXTRA_MAP = "procrustes"  # the map fitted in an extra space (e.g. the bridge encoder's)
-ENCODE_VOCAB = 20000  # with an encoder: each side's most frequent words it encodes (plus seeds and queries)
+ENCODE_VOCAB = 20000  # an extra space's source vocabulary: the most frequent words (plus seeds); queries aside
 RUN_PARAMS = ("score_folds", "keep_crossfit", "threads", "show_progress")  # how to run, not what is fitted
 
 
@@ -61,6 +61,9 @@ class Reranker(Params):
       on the other folds, whose candidates the model learnt from), ranking by the candidate's mean rank
       over the views; "all": in one view of maps refitted on all seeds;
     - `exclude`: feature groups left out (align.rerank.features.GROUPS);
+    - `encoder`, `encoder_layers`: an encoder whose word vectors (align.bridge) are one more feature group;
+      `encode_vocab`: how many of each side's most frequent words (plus the seed words) are the extra
+      space's vocabulary, whether the encoder's or one given to `fit`: other words of it are queries only;
     - `score_folds`: also fit the model K times to report its cross-fitted P@1 on the training queries;
     - `keep_crossfit`: keep the cross-fitted candidates (`crossfit_`) so that `refit_model` can try other
       models or feature groups without recomputing them (ablations).
@@ -93,6 +96,7 @@ class Reranker(Params):
             raise InputError(f"the reranker needs k >= 10 candidates per map (P@10 is reported), got {self.k}")
         if self.model not in MODELS:
             raise InputError(f"unknown reranking model {self.model!r}; choose from {', '.join(MODELS)}")
+        check_params(self.model, self.model_params)
         unknown = [g for g in self._excluded() if g not in GROUPS]
         if unknown:
             raise InputError(f"unknown feature group {unknown[0]!r}; choose from {', '.join(GROUPS)}")
@@ -100,7 +104,7 @@ class Reranker(Params):
         parse_steps(self.normalize)
         if self.apply_maps not in APPLY_MAPS:
             raise InputError(f"apply_maps must be one of {', '.join(APPLY_MAPS)}, got {self.apply_maps!r}")
-        if type(self.seed) is not int or self.seed < 0:
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or self.seed < 0:
             raise InputError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not (self.identical is True or self.identical is False or self.identical == "auto"):
             raise InputError(f"identical must be 'auto', True or False, got {self.identical!r}")
@@ -148,16 +152,16 @@ class Reranker(Params):
 
     def _extra_space(self, src: Embeddings, tgt: Embeddings, extra, fit: bool, seed_sources: Sequence[str]
                      ) -> ExtraSpace | None:
-        """The extra space, normalised. With an encoder, its source vocabulary is fixed (the `encode_vocab` most
-        frequent words and the seed sources): only those rows fit the normaliser and count in the targets'
-        statistics, and the other encoded words (queries) come after them, so that what a fit learns and how a
-        query ranks never depend on which queries were encoded with it."""
+        """The extra space, normalised. Its source vocabulary is fixed (the `encode_vocab` most frequent source
+        words and the seed sources): only those rows fit the normaliser and count in the targets' statistics,
+        and its other words (queries) come after them, so that what a fit learns and how a query ranks never
+        depend on which queries were encoded with it."""
         if extra is None:
             return None
         es, et = extra
         from ..bridge.comparison import encoder_vocabulary
 
-        base = set(encoder_vocabulary(src, self.encode_vocab, seed_sources)) if self.encoder else set(es.words)
+        base = set(encoder_vocabulary(src, self.encode_vocab, seed_sources))
         order = [i for i, w in enumerate(es.words) if w in base]
         n_base = len(order)
         order += [i for i, w in enumerate(es.words) if w not in base]
@@ -292,15 +296,16 @@ class Reranker(Params):
 
     def refit_model(self, *, model: str | None = None, model_params: dict | None = None,
                     exclude: Sequence[str] | None = None) -> "Reranker":
-        """A copy with another model, model parameters or excluded feature groups, learnt from the kept
-        cross-fitted candidates (needs `keep_crossfit=True`); the maps are shared."""
+        """A copy with another model (with its own default parameters unless `model_params`), model parameters
+        or excluded feature groups, learnt from the kept cross-fitted candidates (needs `keep_crossfit=True`);
+        the maps are shared."""
         if not hasattr(self, "crossfit_"):
             raise InputError("refit_model needs a reranker fitted with keep_crossfit=True")
         import copy
 
         out = copy.copy(self)
-        if model is not None:
-            out.model = model
+        if model is not None and model != self.model:  # one model's parameters mean nothing to another
+            out.model, out.model_params = model, None
         if model_params is not None:
             out.model_params = model_params
         if exclude is not None:
@@ -316,7 +321,7 @@ class Reranker(Params):
         F, y, sizes = [], [], []
         for Fp, P, lab in parts:
             n_q = len(P.rows)
-            has = np.bincount(P.group, weights=lab, minlength=n_q) > 0
+            has = has_gold(P.group, lab, n_q)
             keep = has[P.group]
             F.append(Fp[keep]), y.append(lab[keep])
             sizes.append(np.bincount(P.group[keep], minlength=n_q)[has])
@@ -331,7 +336,7 @@ class Reranker(Params):
         hits = {name: 0 for name in parse_maps(self.maps)}
         recall = 0
         for _, P, y in parts:
-            recall += int((np.bincount(P.group, weights=y, minlength=len(P.rows)) > 0).sum())
+            recall += int(has_gold(P.group, y, len(P.rows)).sum())
             for name in hits:
                 hits[name] += hits_at_1(P.features[f"csls.{name}.score"], P.group, y, len(P.rows))
         out["csls_precision_at_1"] = {name: round(100.0 * h / n, 2) for name, h in hits.items()}
@@ -366,11 +371,16 @@ class Reranker(Params):
         return totals
 
     # ---- applying ----------------------------------------------------------------------------------
+    def release_views(self) -> None:
+        """Free the folds' per-target statistics this process kept from `fit` (up to
+        align.rerank.cache.KEEP_STATES_BYTES) to apply the reranker faster: later rankings compute them again."""
+        self._fold_views = None
+
     def _forget(self) -> None:
         """Drop what an earlier fit learnt (the attributes with a trailing underscore, the kept fold views)."""
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
             delattr(self, name)
-        self._fold_views = None
+        self.release_views()
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -439,7 +449,7 @@ class Reranker(Params):
             return self.model_.predict(stack(pairs.features, self.feature_names_))
         except ValueError as exc:  # e.g. a saved model expecting another number of features
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"the saved model does not fit its feature list ({first})", where) from None
+            raise InputError(f"the model does not fit its feature list ({first})", where) from None
 
     def score_candidates(self, lists: list[Pairs], n_tgt: int
                          ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -524,7 +534,7 @@ class Reranker(Params):
 
 def _answered(parts: list[tuple[Pairs, np.ndarray]]) -> int:
     """How many queries of the cross-fitted parts have a gold translation among their candidates."""
-    return sum(int((np.bincount(P.group, weights=y, minlength=len(P.rows)) > 0).sum()) for P, y in parts)
+    return sum(int(has_gold(P.group, y, len(P.rows)).sum()) for P, y in parts)
 
 
 def _learnable(parts: list[tuple[Pairs, np.ndarray]]) -> bool:
