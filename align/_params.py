@@ -8,7 +8,10 @@ RUN_ONLY = ("show_progress",)  # how to run, not what is fitted: left out of a f
 
 
 class Params:
-    """Subclasses call `self._store(locals())` in `__init__`; `get_params()` and `defaults()` read the signature."""
+    """Subclasses call `self._store(locals())` in `__init__`; `get_params()` and `defaults()` read the signature.
+    `run_only` names the parameters that say how to run, not what is fitted (a subclass may name more)."""
+
+    run_only: tuple[str, ...] = RUN_ONLY
 
     @classmethod
     def param_names(cls) -> list[str]:
@@ -30,6 +33,6 @@ class Params:
         return {name: getattr(self, name) for name in self.param_names()}
 
     def provenance_params(self) -> dict:
-        """The parameters that define what is fitted (all but RUN_ONLY), for a mapping's recorded provenance:
+        """The parameters that define what is fitted (all but `run_only`), for a fit's recorded provenance:
         a run with and without progress bars records the same."""
-        return {n: v for n, v in self.get_params().items() if n not in RUN_ONLY}
+        return {n: v for n, v in self.get_params().items() if n not in self.run_only}
