@@ -147,6 +147,11 @@ def test_cli_import_without_vectors_and_errors(dictd, tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
     assert ("france", "ranska") in Dictionary.load(tmp_path / "all.txt").pairs
 
+    with pytest.raises(SystemExit) as e:  # split options without vectors to split by: said, not ignored
+        main(["dictionary", "import-freedict", str(plain), "--output", str(tmp_path / "y"), "--test-size", "5"])
+    assert e.value.code == 2 and "--test-size needs --src-emb" in capsys.readouterr().err
+    assert not (tmp_path / "y.txt").exists()
+
     with pytest.raises(SystemExit) as e:
         main(["dictionary", "import-freedict", "nld-xxx", "--output", str(tmp_path / "x")])
     assert e.value.code == 2
@@ -185,3 +190,10 @@ def test_shipped_dictionary_is_reproducible(tmp_path, monkeypatch):
     for part in ("train", "test"):
         assert (tmp_path / f"fr-fi.{part}.txt").read_bytes() == (SHIPPED / f"fr-fi.{part}.txt").read_bytes()
 
+
+
+def test_a_split_with_nothing_left_says_which_side_is_missing():
+    d = Dictionary([("chat", "kissa"), ("chien", "koira"), ("eau", "vesi")], name="fra-fin")
+    with pytest.raises(InputError, match=r"fra-fin: only 0 of its source words have a pair left to split \(0 pairs "
+                                         r"lack the source word in the source vectors, 3 the target word"):
+        split_by_frequency(d, ["chat", "chien", "eau"], 0.5, tgt_words={"talo"})

@@ -217,7 +217,9 @@ def split_by_frequency(d: Dictionary, src_words: list[str], test_size: int | flo
     sources = sorted({s for s, _ in kept}, key=rank.__getitem__)
     n = len(sources)
     if n < 2:
-        raise InputError(f"only {n} source words of the dictionary are in the vectors; cannot split")
+        raise InputError(f"only {n} of its source words have a pair left to split ({dropped_src} pairs lack the "
+                         f"source word in the source vectors, {dropped_tgt} the target word in the target vectors)",
+                         d.path or d.name or None)
     if isinstance(test_size, float) and not isinstance(test_size, bool):
         if not 0 < test_size < 1:
             raise InputError(f"test fraction must be between 0 and 1, got {test_size}")
