@@ -261,6 +261,11 @@ def open_binary(path: str | os.PathLike) -> IO[bytes]:
     except OSError as exc:
         raise InputError(f"cannot open: {exc.strerror}", str(path)) from None
     magic = handle.peek(2)[:2]  # read ahead without consuming: a pipe cannot seek back
+    if len(magic) < 2 and not handle.seekable():  # a pipe that gave one byte so far: read it whole (a dictionary)
+        with handle:
+            data = handle.read()
+        handle = io.BufferedReader(io.BytesIO(data))  # type: ignore[arg-type]
+        magic = handle.peek(2)[:2]
     if magic == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=handle, mode="rb")  # type: ignore[return-value]
     return handle

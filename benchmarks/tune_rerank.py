@@ -117,7 +117,7 @@ def main() -> None:
         print(json.dumps({"pair": args.pair, "variant": name, "train_p1": v.train_["rerank_precision_at_1"],
                           **rare(v), "model_seconds": v.timing_["model_seconds"]}), flush=True)
     for g in [g for g in args.ablate.split(",") if g]:
-        v = r.refit_model(exclude=[*r.exclude, g])
+        v = r.refit_model(exclude=[*r._excluded(), g])
         print(json.dumps({"pair": args.pair, "variant": f"-{g}", "train_p1": v.train_["rerank_precision_at_1"],
                           **rare(v)}), flush=True)
 

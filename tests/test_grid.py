@@ -294,3 +294,23 @@ def test_negative_seeds_are_a_spec_error(grid_dir):
     spec.write_text(spec.read_text().replace("seeds = [0]", "seeds = [0, -1]"))
     with pytest.raises(InputError, match=r"spec.toml:2: 'seeds' must be a non-empty list of non-negative integers"):
         run_grid(spec, grid_dir / "out")
+
+
+def test_a_cell_whose_mapping_cannot_be_written_names_its_final_folder(grid_dir, monkeypatch):
+    """A cell builds its mapping folder aside (`.NAME.part`) and the job builds its own inside that: the recorded
+    error names the file in the cell's final folder, never a temporary path."""
+    import align.jobs
+    from align._io import folder_swap
+    from align.grid.job import run_cell
+
+    spec = write_spec(grid_dir, extra_top="save_mappings = true\n")
+    cell = next(c for c in expand_cells(load_spec(spec), str(grid_dir / "out" / "mappings")) if c.save_to)
+
+    def failing_write(src, tgt, seeds, *, output=None, **kw):
+        with folder_swap(output) as tmp:
+            raise OSError(27, "File too large", str(tmp / "a.mapped.vec"))
+
+    monkeypatch.setattr(align.jobs, "run_alignment", failing_write)
+    record = run_cell(cell)
+    assert record["status"] == "failed" and ".part" not in record["error"]
+    assert f"{Path(cell.save_to) / 'a.mapped.vec'}: cannot write: File too large" in record["error"]

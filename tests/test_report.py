@@ -95,3 +95,18 @@ def test_a_report_replaces_only_an_earlier_report(results, tmp_path):
         out = tmp_path / f"report.{fmt}"
         write_report(results, out, fmt)
         assert write_report(results, out, fmt)["cells"] == 7  # its own earlier report: replaced
+
+
+def test_a_page_written_before_the_generator_tag_is_still_replaced_and_a_missing_results_file_named(results,
+                                                                                                  tmp_path):
+    """Reports written by earlier versions (no generator tag) are replaced too; with a mistyped results file
+    the error names that file, not the output."""
+    from align.report.html import STYLE
+
+    old = tmp_path / "report.html"
+    old.write_text(f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>t</title>\n'
+                   f'<style>{STYLE}</style>\n</head>\n<body>\n<h1>t</h1>\n<p class="meta">7 cells: 6 ok, 1 failed; '
+                   f'9.0 s of cell time in all.</p>\n')
+    assert write_report(results, old)["cells"] == 7 and 'content="align report"' in old.read_text()
+    with pytest.raises(InputError, match="none.jsonl: no such results file"):
+        write_report(tmp_path / "none.jsonl", old)

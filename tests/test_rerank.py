@@ -532,6 +532,13 @@ def test_an_extra_space_adds_the_encoder_features(twins, tmp_path):
         assert np.array_equal(maps["procrustes"][0], maps2["procrustes"][0])
         assert np.array_equal(extra_map[0], extra_map2[0])
     meta = json.loads((tmp_path / "x" / "rerank.json").read_text())
+    assert back.legacy_extra_vocabulary is False
+    older = {k: v for k, v in meta.items() if k not in ("vocab", "features_sha256")}
+    (tmp_path / "x" / "rerank.json").write_text(json.dumps({**older, "version": 2}))  # as written before format 3
+    old = Reranker.load(tmp_path / "x")  # ranks as it was fitted: every word of its extra space a source
+    assert old.legacy_extra_vocabulary is True and old.vocab_ is None
+    old.save(tmp_path / "again")  # and saves again, as format 3
+    assert json.loads((tmp_path / "again" / "rerank.json").read_text())["version"] == 3
     meta["version"] = 99
     (tmp_path / "x" / "rerank.json").write_text(json.dumps(meta))
     with pytest.raises(InputError, match="format version 99"):
@@ -682,6 +689,7 @@ def test_refits_duplicates_and_empty_requests(twins, tmp_path):
     src, tgt, train, test = twins
     r = _fit(src, tgt, train, keep_crossfit=True)
     assert r.refit_model(model="logistic").view_maps_ is r.view_maps_
+    assert not any(n.startswith("string.") for n in r.refit_model(exclude="string").feature_names_)
     with pytest.raises(InputError, match="unknown feature group 'bogus'"):
         r.refit_model(exclude=["bogus"])
     from align.rerank.features import GROUPS

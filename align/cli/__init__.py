@@ -51,6 +51,9 @@ def cli() -> None:
     """align: cross-lingual word-embedding alignment and bilingual lexicon induction."""
 
 
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click 8.2+; before, click shows the help
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the click group and map errors to exit codes without tracebacks."""
     try:
@@ -62,12 +65,13 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(130)
         click.echo(f"error: unexpected end of data ({exc.__cause__ or 'EOFError'})", err=True)
         sys.exit(2)
-    except click.exceptions.NoArgsIsHelpError as exc:  # `align` alone: the help is the answer
+    except _NO_ARGS_IS_HELP as exc:  # `align` alone: the help is the answer
         exc.show()
         sys.exit(exc.exit_code)
     except click.ClickException as exc:  # a usage error: one line, like every other error
         hint = f" (see '{exc.ctx.command_path} -h')" if getattr(exc, "ctx", None) is not None else ""
-        click.echo(f"error: {' '.join(exc.format_message().split())}{hint}", err=True)
+        message = " ".join(line.strip() for line in exc.format_message().splitlines() if line.strip())
+        click.echo(f"error: {message}{hint}", err=True)
         sys.exit(exc.exit_code)
     except AlignError as exc:
         click.echo(f"error: {exc}", err=True)

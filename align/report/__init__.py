@@ -31,8 +31,8 @@ def render_report(results: str | Path, fmt: str = "html", title: str | None = No
 def write_report(results: str | Path, output: str | Path, fmt: str = "html", title: str | None = None) -> dict:
     """Write the report of `results` to `output` atomically; return a summary of what was written. An existing
     `output` is replaced only if it is an earlier report (never the results file, nor any other file)."""
+    text = render_report(results, fmt, title)  # the results first: a missing one is the error to report
     check_replaceable(results, output)
-    text = render_report(results, fmt, title)
     with atomic_write(output, "w") as f:
         f.write(text)
     rows = load_rows(results)
@@ -52,11 +52,12 @@ def check_replaceable(results: str | Path, output: str | Path) -> None:
     if Path(results).exists() and out.samefile(results):
         raise InputError("is the results file this report reads: choose another --output", str(out))
     with open(out, "rb") as f:
-        head = f.read(4096).decode("utf-8", "replace")
+        head = f.read(16384).decode("utf-8", "replace")
     from .html import GENERATOR
     from .markdown import HEADER
 
-    if f'content="{GENERATOR}"' not in head and not head.startswith(HEADER):
+    earlier_page = head.startswith("<!DOCTYPE html>") and '<p class="meta">' in head and " cells: " in head
+    if f'content="{GENERATOR}"' not in head and not head.startswith(HEADER) and not earlier_page:
         raise InputError("exists and is not a report of align: refusing to overwrite it", str(out))
 
 

@@ -37,13 +37,16 @@ class ModelLearning:
             raise InputError(f"excluding {', '.join(excluded)} leaves no feature to learn from")
         t0 = time.perf_counter()
         variants = {True: parts, False: drop_injected(parts)}  # with and without the spelled-alike candidates
-        if not _learnable(parts):
+        # each cross-fitted model (for the training figures, or to choose the spelled-alike variant) learns from
+        # the other folds, so then two folds must hold a query with its gold; the final model needs one
+        crossfitted = self.score_folds or self.identical == "auto"
+        if not _learnable(parts, 2 if crossfitted else 1):
             raise InputError(f"too few seed queries have their translation among the candidate maps' top "
                              f"{self.k}: {_answered(parts)} of {sum(len(P.rows) for P, _ in parts)} (give more "
                              "seed pairs, or fewer folds)")
         any_injected = any(P.injected is not None and P.injected.any() for P, _ in parts)
         # where only the spelled-alike candidates hold translations, "auto" has nothing to choose between
-        alike_only = any_injected and not _learnable(variants[False])
+        alike_only = any_injected and not _learnable(variants[False], 2)
         if self.identical == "auto" and any_injected and not alike_only:
             stacked = {flag: self._stacked(ps) for flag, ps in variants.items()}
             hits = dict(zip(stacked, self._fold_hits(*stacked.values())))
@@ -79,7 +82,7 @@ class ModelLearning:
         if model_params is not None:
             out.model_params = model_params
         if exclude is not None:
-            out.exclude = tuple(exclude)
+            out.exclude = exclude  # stored as given, like every parameter ('a,b' or a sequence)
         out.validate(check_encoder=False)
         require(out.model)
         seconds = out._learn(self.crossfit_)
@@ -146,6 +149,7 @@ def _answered(parts: list[tuple[Pairs, np.ndarray]]) -> int:
     return sum(int(has_gold(P.group, y, len(P.rows)).sum()) for P, y in parts)
 
 
-def _learnable(parts: list[tuple[Pairs, np.ndarray]]) -> bool:
-    """Whether every part's model (fitted on the other parts) has a query with a gold candidate to learn from."""
-    return sum(_answered([part]) > 0 for part in parts) >= 2
+def _learnable(parts: list[tuple[Pairs, np.ndarray]], folds_needed: int) -> bool:
+    """Whether at least `folds_needed` parts hold a query with a gold candidate: 2 lets every part's model
+    (fitted on the other parts) learn something, 1 the model fitted on all of them."""
+    return sum(_answered([part]) > 0 for part in parts) >= folds_needed

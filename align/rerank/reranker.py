@@ -70,12 +70,14 @@ class Reranker(ModelLearning, Params):
     Learnt: `view_maps_` (per view: {map: (W, W_tgt)}, extra map), `seed_words_` and `seed_folds_` (each seed
     pair's fold), `model_`, `identical_`, `feature_names_`, `importances_`, `train_` (cross-fitted figures),
     `src_norm_`, `tgt_norm_`, `has_extra_` (and `extra_*_` with an extra space), `vocab_` (the sizes of the
-    vocabularies it was fitted on: its frequency and hubness features depend on them), `timing_`;
+    vocabularies it was fitted on: its frequency and hubness features depend on them), `timing_` and
+    `fit_seconds_`;
     `fold_queries_`, `fold_fit_sources_` (each fold's query rows and the source rows its maps were fitted on;
     not saved). A fit that fails leaves none of them.
     """
 
     run_only = ("score_folds", "keep_crossfit", "threads", "show_progress")  # how to run, not what is fitted
+    legacy_extra_vocabulary = False  # True for a reranker saved before format 3 (see `_extra_space`)
 
     def __init__(self, k: int = DEFAULT_K, maps: Sequence[str] | str = DEFAULT_MAPS, model: str = DEFAULT_MODEL,
                  folds: int = DEFAULT_FOLDS, seed: int = 0, *, identical: bool | str = DEFAULT_IDENTICAL,
@@ -163,9 +165,12 @@ class Reranker(ModelLearning, Params):
         es, et = extra
         from ..bridge.comparison import encoder_vocabulary
 
-        base = set(encoder_vocabulary(src, self.encode_vocab, seed_sources))
+        base = set(es.words) if self.legacy_extra_vocabulary else \
+            set(encoder_vocabulary(src, self.encode_vocab, seed_sources))
         order = [i for i, w in enumerate(es.words) if w in base]
         n_base = len(order)
+        if n_base == 0:
+            raise InputError("the extra space holds none of the source vocabulary's most frequent words or seed words")
         order += [i for i, w in enumerate(es.words) if w not in base]
         src_vectors = es.vectors[np.asarray(order, dtype=np.int64)]
         if fit:
@@ -251,8 +256,9 @@ class Reranker(ModelLearning, Params):
         for fold in folds:
             fold_of_source[fold.queries] = fold.index
         self.seed_folds_ = fold_of_source[pairs[:, 0]]
+        self.fit_seconds_ = round(time.perf_counter() - start, 3)
         self.timing_ = {"crossfit_seconds": round(crossfit_seconds, 3), "model_seconds": round(model_seconds, 3),
-                        "fit_seconds": round(time.perf_counter() - start, 3)}
+                        "fit_seconds": self.fit_seconds_}
         return self
 
     def _injects(self) -> bool:

@@ -42,7 +42,7 @@ def write_reranker(r, tmp: Path) -> None:
             "feature_names": r.feature_names_, "features_sha256": _sha256("\n".join(r.feature_names_)),
             "views": views,
             "seed_folds": "seed_folds.npy",
-            "identical_chosen": r.identical_, "has_extra": r.has_extra_, "vocab": list(r.vocab_),
+            "identical_chosen": r.identical_, "has_extra": r.has_extra_, "vocab": None if r.vocab_ is None else list(r.vocab_),
             "src_normalize": r.src_norm_.to_json(),
             "tgt_normalize": r.tgt_norm_.to_json(), "importances": r.importances_,
             "train": r.train_, "timing": r.timing_}
@@ -108,6 +108,7 @@ def _check_shapes(directory: Path, views: list[dict], extra: bool, dims: tuple[i
     """Every view's maps take the same source and target dimensions (those of the normalisers, where they
     record one), and a map's two sides meet in one shared space; one-line errors naming the matrix."""
     seen: dict[bool, tuple[int, int]] = {}
+    first: dict[bool, str] = {}
     for files in views:
         for name, f in files.items():
             W = np.load(directory / f["W"], mmap_mode="r", allow_pickle=False)
@@ -119,10 +120,13 @@ def _check_shapes(directory: Path, views: list[dict], extra: bool, dims: tuple[i
             shape = (W.shape[0], W.shape[1] if Wt is None else Wt.shape[0])
             expected = seen.setdefault(is_extra, shape if is_extra else
                                        (dims[0] or shape[0], dims[1] or shape[1]))
+            first.setdefault(is_extra, f["W"])
             if shape != expected:
                 bad = f["W"] if W.shape[0] != expected[0] or Wt is None else f["W_tgt"]
-                raise InputError(f"maps {shape[0]}-dim sources onto {shape[1]}-dim targets, where the "
-                                 f"reranker takes {expected[0]} and {expected[1]}", str(directory / bad))
+                known = (is_extra or not all(dims)) and first[is_extra] != f["W"]  # known from another view only
+                where = f"{first[is_extra]}'s" if known else "the normalisers'"
+                raise InputError(f"maps {shape[0]}-dim sources onto {shape[1]}-dim targets, against {where} "
+                                 f"{expected[0]} and {expected[1]}", str(directory / bad))
 
 
 def _read(cls, directory: Path, meta: dict):
@@ -136,6 +140,8 @@ def _read(cls, directory: Path, meta: dict):
     r.identical_, r.has_extra_ = meta.get("identical_chosen", False), meta["has_extra"]
     if not isinstance(r.identical_, bool) or not isinstance(r.has_extra_, bool):
         raise InputError("identical_chosen and has_extra must be true or false", str(directory / "rerank.json"))
+    # before format 3, every word of an extra space counted as its source vocabulary: rank as it was fitted
+    r.legacy_extra_vocabulary = r.has_extra_ and meta["version"] < 3
     r.view_maps_ = []
     for files in meta["views"] if meta["version"] >= 2 else [meta["maps"]]:
         maps = {name: (_matrix(directory, f["W"]), _matrix(directory, f["W_tgt"])) for name, f in files.items()}
@@ -193,4 +199,5 @@ def _read(cls, directory: Path, meta: dict):
         raise InputError(f"vocab must be two word counts, got {vocab!r}", str(directory / "rerank.json"))
     r.vocab_ = None if vocab is None else tuple(vocab)
     r.importances_, r.train_, r.timing_ = meta["importances"], meta["train"], meta.get("timing", {})
+    r.fit_seconds_ = r.timing_.get("fit_seconds")
     return r

@@ -145,11 +145,11 @@ class Mapping:
 
 @contextmanager
 def _naming(emb: Embeddings):
-    """Errors about a vector store's vectors name the file they came from."""
+    """A dimension mismatch between a vector store and a mapping names the file the vectors came from."""
     try:
         yield
     except InputError as exc:
         where = emb.report.path or emb.name
-        if exc.path is not None or not where:
+        if exc.path is not None or not where or not str(exc).startswith("dimension mismatch"):
             raise
         raise InputError(str(exc), where) from None
