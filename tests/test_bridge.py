@@ -183,6 +183,27 @@ def test_offline_and_not_cached_is_a_clear_error(tmp_path, monkeypatch):
     assert "\n" not in msg and "HF_HUB_OFFLINE" in msg and "align-tests/no-such-model" in msg
 
 
+def test_an_unreachable_hub_and_an_uncached_name_fail_at_once(tmp_path, monkeypatch):
+    """Without HF_HUB_OFFLINE but with no way to the hub, a model name that is not cached is a one-line error
+    at once, not after the hub client's half a minute of retries."""
+    import transformers
+
+    import align.bridge.extract as extract
+
+    def never(*args, **kwargs):
+        raise AssertionError("the hub client was asked: it would retry for half a minute")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    monkeypatch.setattr(extract, "_hub_reachable", lambda: False)
+    for cls in (transformers.AutoConfig, transformers.AutoTokenizer, transformers.AutoModel):
+        monkeypatch.setattr(cls, "from_pretrained", never)
+    with pytest.raises(BridgeError) as err:
+        encode_words(["cat"], model="align-tests/no-such-model", cache_dir=tmp_path)
+    assert "not in the local Hugging Face cache, and the hub" in str(err.value) and "\n" not in str(err.value)
+
+
 def test_import_align_stays_light():
     import subprocess
     import sys

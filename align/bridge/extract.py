@@ -7,6 +7,7 @@ occurrences and averages the word's vectors over them (words never seen fall bac
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -77,6 +78,42 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+HUB_PROBE_SECONDS = 3.0  # how long to wait for the hub before calling it unreachable
+
+
+@functools.lru_cache(maxsize=1)
+def _hub_reachable() -> bool:
+    """Whether a TCP connection to the Hugging Face hub opens within HUB_PROBE_SECONDS (assumed so behind a
+    proxy, which a direct connection would not show)."""
+    import socket
+    from urllib.parse import urlparse
+
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return True
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((url.hostname or "huggingface.co", url.port or 443), HUB_PROBE_SECONDS).close()
+        return True
+    except OSError:
+        return False
+
+
+def _local_only(model: str, p: Path) -> bool:
+    """Whether to load from local files only: a model directory, HF_HUB_OFFLINE, or a hub name that is cached
+    while the hub cannot be reached. A hub name neither cached nor reachable is a one-line error at once: the
+    hub's client would retry for half a minute first."""
+    if p.is_dir() or _offline():
+        return True
+    if _hub_reachable():
+        return False
+    from huggingface_hub import try_to_load_from_cache
+
+    if isinstance(try_to_load_from_cache(model, "config.json"), str):
+        return True
+    raise BridgeError(f"cannot load encoder {model!r}: not in the local Hugging Face cache, and the hub "
+                      f"({os.environ.get('HF_ENDPOINT', 'https://huggingface.co')}) cannot be reached")
+
+
 def _looks_like_path(model: str) -> bool:
     """True for './x', '/x', '~/x', 'a/b/c' or Windows paths; 'org/name' is a hub id."""
     return model.startswith((".", "/", "~")) or model.count("/") > 1 or "\\" in model
@@ -124,7 +161,7 @@ def load_encoder(model: str = DEFAULT_MODEL, device: str | None = None, show_pro
 
     p = check_source(model)
     source = str(p) if p.is_dir() else model
-    local_only = _offline() or p.is_dir()
+    local_only = _local_only(model, p)
     verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
     hf_logging.set_verbosity_error()
     if not show_progress:
@@ -322,10 +359,11 @@ def _model_layers(model: str, show_progress: bool = False) -> int:
     """Number of transformer layers from config.json (no weights loaded)."""
     from transformers import AutoConfig
 
+    p = Path(model).expanduser()
+    local_only = _local_only(model, p)
     try:
         with _hub_quiet(show_progress):
-            cfg = AutoConfig.from_pretrained(str(Path(model).expanduser()) if Path(model).expanduser().is_dir()
-                                             else model, local_files_only=_offline() or Path(model).expanduser().is_dir())
+            cfg = AutoConfig.from_pretrained(str(p) if p.is_dir() else model, local_files_only=local_only)
     except Exception as exc:
         raise _load_error(model, exc, Path(model).expanduser().is_dir()) from None
     return int(getattr(cfg, "num_hidden_layers"))
