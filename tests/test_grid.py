@@ -204,11 +204,15 @@ def test_pinned_threads_are_recorded_and_released_after_an_in_process_grid(grid_
     assert (faiss.omp_get_max_threads(), [i["num_threads"] for i in threadpool_info()]) == before
 
 
-def test_ray_local_gives_the_same_results_as_one_process(grid_dir):
+def test_ray_local_gives_the_same_results_as_one_process(grid_dir, cli):
+    """Through the CLI with -q: Ray's own log lines (e.g. about token authentication) stay quiet too."""
     pytest.importorskip("ray")
     run_grid(grid_dir / "spec.toml", grid_dir / "one")
-    summary = run_grid(grid_dir / "spec.toml", grid_dir / "ray", ray="local", workers=2)
-    assert summary.executor == "ray (local)" and summary.failed == [] and len(summary.ran) == 12
+    res = cli(["grid", grid_dir / "spec.toml", "--output", grid_dir / "ray", "--ray", "local", "--workers", "2",
+               "--json", "-q"])
+    summary = json.loads(res.stdout)
+    assert res.exit_code == 0 and res.stderr == "", res.stderr
+    assert summary["executor"] == "ray (local)" and summary["failed"] == 0 and summary["ran"] == 12
     assert results_table(grid_dir / "ray" / "results.jsonl") == results_table(grid_dir / "one" / "results.jsonl")
 
 

@@ -35,6 +35,10 @@ def grid_cmd(spec, workers, ray_address, output, threads, retry_failed, as_json,
     converge is recorded with its results; the exit code is then 3 (if no cell failed)."""
     from ..grid import run_grid
 
+    if quiet and ray_address:  # Ray logs through Python's logging (to stderr): keep only its errors
+        import logging
+
+        logging.getLogger("ray").setLevel(logging.ERROR)
     summary = run_grid(spec, output, workers=workers, ray=ray_address, threads=threads,
                        retry_failed=retry_failed, show_progress=not quiet)
     if summary.dropped_partial_line:
