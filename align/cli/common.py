@@ -39,6 +39,19 @@ def _evaluate_bli():
     return evaluate_bli
 
 
+def given_options(names) -> list[str]:
+    """The options among the parameter `names` of the running command that the command line set, as --flags."""
+    ctx = click.get_current_context()
+    return [f"--{n.replace('_', '-')}" for n in names
+            if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
+
+
+def require_option(given: list[str], needed: str) -> None:
+    """A one-line usage error when the options `given` (`given_options`) are set without the option `needed`."""
+    if given:
+        raise click.UsageError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} {needed}")
+
+
 def echo_json(obj: dict) -> None:
     """Print one JSON object on stdout."""
     click.echo(json.dumps(obj, ensure_ascii=False, sort_keys=False))

@@ -5,7 +5,8 @@ import click
 
 from ..search.evaluate import evaluate_bli
 from .common import (RETRIEVALS, api_option, approx_option, common_output, echo_json, format_bli_table,
-                     load_mapping, load_pair, report_load_warnings, tgt_mapping_option)
+                     given_options, load_mapping, load_pair, report_load_warnings, require_option,
+                     tgt_mapping_option)
 
 
 @click.command("bli-eval")
@@ -30,9 +31,8 @@ def bli_eval(src_emb, tgt_emb, dico, retrieval, mapping, no_rerank, tgt_mapping,
     """Bilingual lexicon induction: P@1/5/10 of SRC-EMB against TGT-EMB on a test dictionary."""
     from ..store.dictionary import Dictionary
 
-    for flag, given in (("--tgt-mapping", tgt_mapping is not None), ("--no-rerank", no_rerank)):
-        if given and mapping is None:
-            raise click.UsageError(f"{flag} needs --mapping")
+    if mapping is None:
+        require_option(given_options(("tgt_mapping", "no_rerank")), "--mapping")
     src, tgt = load_pair(src_emb, tgt_emb, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
     raw, reranker = (src, tgt), None

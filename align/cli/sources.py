@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import common_output, echo_json, warn
+from .common import common_output, echo_json, given_options, require_option, warn
 
 MODELS = ("skipgram", "cbow")
 
@@ -154,11 +154,8 @@ def import_freedict_cmd(source, output, src_emb, tgt_emb, max_vocab, lowercase, 
     """
     from ..sources.freedict import import_freedict
 
-    ctx = click.get_current_context()
-    split = [f"--{n.replace('_', '-')}" for n in ("test_fraction", "test_size", "max_vocab")
-             if ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
-    if split and not src_emb:  # without vectors there is no split: the options would be ignored silently
-        raise click.UsageError(f"{', '.join(split)} {'needs' if len(split) == 1 else 'need'} --src-emb")
+    if not src_emb:  # without vectors there is no split: these options would be ignored silently
+        require_option(given_options(("test_fraction", "test_size", "max_vocab")), "--src-emb")
     r = import_freedict(source, output, src_emb=src_emb, tgt_emb=tgt_emb, lowercase=lowercase,
                         test_size=test_size if test_size is not None else test_fraction, max_vocab=max_vocab)
     if as_json:

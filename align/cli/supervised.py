@@ -10,8 +10,9 @@ from ..rerank import Reranker
 from ..rerank.models import MODELS as RERANK_MODELS
 from ..rerank.reranker import APPLY_MAPS, IDENTICAL_CHOICES
 from ..search.induction import MODES
-from .common import (api_option, approx_option, common_output, echo_json, echo_run_tail, load_pair,
-                     max_vocab_option, report_load_warnings, resolve_dictionary, resolve_vectors, warn)
+from .common import (api_option, approx_option, common_output, echo_json, echo_run_tail, given_options, load_pair,
+                     max_vocab_option, report_load_warnings, require_option, resolve_dictionary, resolve_vectors,
+                     warn)
 
 P, R = ProcrustesAligner, RCSLSAligner
 ALIKE_WARNING = 0.9  # the share of spelled-alike seed pairs (e.g. --dico-train identical) that a reranker warns of
@@ -103,15 +104,11 @@ def procrustes_cmd(src_lang, tgt_lang, src_emb, tgt_emb, dico_train, dico_eval, 
                             folds=rerank_folds, apply_maps=rerank_apply_maps, encoder=rerank_encoder,
                             encoder_layers=rerank_encoder_layers, show_progress=not quiet)
         reranker.validate()  # checks the options before anything is loaded
-        if rerank_encoder is None and click.get_current_context().get_parameter_source("rerank_encoder_layers") \
-                is not click.core.ParameterSource.DEFAULT:
-            raise click.UsageError("--rerank-encoder-layers needs --rerank-encoder")
+        if rerank_encoder is None:
+            require_option(given_options(["rerank_encoder_layers"]), "--rerank-encoder")
     else:
-        ctx = click.get_current_context()
-        given = [f"--{n.replace('_', '-')}" for n in ctx.params if n.startswith("rerank_")
-                 and ctx.get_parameter_source(n) is not click.core.ParameterSource.DEFAULT]
-        if given:
-            raise click.UsageError(f"{', '.join(given)} {'needs' if len(given) == 1 else 'need'} --rerank")
+        require_option(given_options(n for n in click.get_current_context().params if n.startswith("rerank_")),
+                       "--rerank")
     src, tgt = load_pair(src_path, tgt_path, max_vocab, not no_cache)
     report_load_warnings(quiet, src, tgt)
     seeds = build_seeds(train_spec, src, tgt)

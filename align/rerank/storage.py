@@ -104,16 +104,17 @@ def _matrix(directory: Path, name: str | None, ndim: int = 2, kind: str = "f"):
     return a
 
 
-def _check_shapes(directory: Path, views: list[dict], extra: bool, dims: tuple[int | None, int | None]) -> None:
-    """Every view's maps take the same source and target dimensions (those of the normalisers, where they
-    record one), and a map's two sides meet in one shared space; one-line errors naming the matrix."""
+def _check_shapes(directory: Path, views: list[dict], view_maps: list, extra: bool,
+                  dims: tuple[int | None, int | None]) -> None:
+    """Every view's maps (`view_maps`, loaded from the files `views` names) take the same source and target
+    dimensions (those of the normalisers, where they record one), and a map's two sides meet in one shared
+    space; one-line errors naming the matrix."""
     seen: dict[bool, tuple[int, int]] = {}
     first: dict[bool, str] = {}
-    for files in views:
+    for files, (maps, extra_map) in zip(views, view_maps):
         for name, f in files.items():
-            W = np.load(directory / f["W"], mmap_mode="r", allow_pickle=False)
-            Wt = None if f["W_tgt"] is None else np.load(directory / f["W_tgt"], mmap_mode="r", allow_pickle=False)
             is_extra = extra and name == "extra"
+            W, Wt = extra_map if is_extra else maps[name]
             if Wt is not None and Wt.shape[1] != W.shape[1]:
                 raise InputError(f"shape {Wt.shape} does not meet its source map's {W.shape} in one space",
                                  str(directory / f["W_tgt"]))
@@ -143,7 +144,8 @@ def _read(cls, directory: Path, meta: dict):
     # before format 3, every word of an extra space counted as its source vocabulary: rank as it was fitted
     r.legacy_extra_vocabulary = r.has_extra_ and meta["version"] < 3
     r.view_maps_ = []
-    for files in meta["views"] if meta["version"] >= 2 else [meta["maps"]]:
+    view_files = meta["views"] if meta["version"] >= 2 else [meta["maps"]]
+    for files in view_files:
         maps = {name: (_matrix(directory, f["W"]), _matrix(directory, f["W_tgt"])) for name, f in files.items()}
         extra_map = maps.pop("extra", None)
         if not maps or (r.has_extra_ and extra_map is None):
@@ -173,8 +175,7 @@ def _read(cls, directory: Path, meta: dict):
                          "features", meta_path)
     r.src_norm_ = Normalizer.from_json(meta["src_normalize"])
     r.tgt_norm_ = Normalizer.from_json(meta["tgt_normalize"])
-    _check_shapes(directory, meta["views"] if meta["version"] >= 2 else [meta["maps"]], r.has_extra_,
-                  (r.src_norm_.dim, r.tgt_norm_.dim))
+    _check_shapes(directory, view_files, r.view_maps_, r.has_extra_, (r.src_norm_.dim, r.tgt_norm_.dim))
     if r.has_extra_:
         r.extra_src_norm_ = Normalizer.from_json(meta["extra_src_normalize"])
         r.extra_tgt_norm_ = Normalizer.from_json(meta["extra_tgt_normalize"])
